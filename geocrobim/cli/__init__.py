@@ -1,0 +1,1 @@
+"""The ``geocrobim`` command line: thin click commands over library functions."""
