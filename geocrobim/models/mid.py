@@ -1,0 +1,159 @@
+"""MID box of the CroBIM figure: the mutual-interaction decoder.
+
+Figure: K stacked "Language-to-Vision Alignment" (L2V) boxes and K stacked
+"Vision-to-Language Alignment" (V2L) boxes, cascaded; the V2L output is added to V (the
+figure's ⊕); a matrix product (⊗) of V and the language side gives the mask.
+Internals [INFERRED] (crobim-model.md section 3.6): pre-LN cross-attention with 2-D sine
+positional encodings on the pixels; the language kernel comes from the ``[CLS]`` slot
+(or the masked mean) of the aligned tokens; the CRIS-style pixel-kernel product gives
+1 or 2 low-resolution logit maps. An optional FPN step fuses the stride-4 level into V
+before the product (not in the figure).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from geocrobim.models.capm import FeedForward
+from geocrobim.models.config import MIDConfig
+from geocrobim.models.lgfa import group_norm
+
+
+def sine_position_encoding(height: int, width: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """DETR-style 2-D sine positional encoding.
+
+    Returns:
+        (height * width, dim): the first half encodes y, the second half x; each half
+        alternates sin/cos over ``dim / 4`` frequencies.
+    """
+    quarter = dim // 4
+    freqs = 1.0 / (10000 ** (torch.arange(quarter, device=device, dtype=torch.float32) / quarter))
+    ys = (torch.arange(height, device=device, dtype=torch.float32) + 0.5) / height * 2 * math.pi
+    xs = (torch.arange(width, device=device, dtype=torch.float32) + 0.5) / width * 2 * math.pi
+    y = ys[:, None] * freqs[None]  # (h, q)
+    x = xs[:, None] * freqs[None]  # (w, q)
+    y_enc = torch.cat([y.sin(), y.cos()], -1)[:, None, :].expand(height, width, 2 * quarter)
+    x_enc = torch.cat([x.sin(), x.cos()], -1)[None, :, :].expand(height, width, 2 * quarter)
+    return torch.cat([y_enc, x_enc], -1).reshape(height * width, 4 * quarter).to(dtype)
+
+
+class MIDLayer(nn.Module):
+    """One cascaded step: L2V alignment (tokens query pixels), then V2L (pixels query tokens).
+
+    Args:
+        dim: D.
+        heads: attention heads.
+        ffn_ratio: feed-forward expansion.
+    """
+
+    def __init__(self, dim: int, heads: int, ffn_ratio: int) -> None:
+        super().__init__()
+        self.l2v_q_norm = nn.LayerNorm(dim)
+        self.l2v_kv_norm = nn.LayerNorm(dim)
+        self.l2v_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.l2v_ffn = FeedForward(dim, ffn_ratio)
+        self.v2l_q_norm = nn.LayerNorm(dim)
+        self.v2l_kv_norm = nn.LayerNorm(dim)
+        self.v2l_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.v2l_ffn = FeedForward(dim, ffn_ratio)
+
+    def forward(
+        self, visual: torch.Tensor, tokens: torch.Tensor, pad: torch.Tensor, pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One L2V + V2L step.
+
+        Args:
+            visual: V, (B, N, D).
+            tokens: language tokens Tl, (B, M, D).
+            pad: (B, M) bool, True on padding (key_padding_mask convention).
+            pos: (N, D) pixel positional encoding.
+
+        Returns:
+            Updated (V, Tl).
+        """
+        v = self.l2v_kv_norm(visual)
+        tokens = tokens + self.l2v_attn(self.l2v_q_norm(tokens), v + pos, v, need_weights=False)[0]
+        tokens = self.l2v_ffn(tokens)
+        t = self.v2l_kv_norm(tokens)
+        delta = self.v2l_attn(self.v2l_q_norm(visual) + pos, t, t, key_padding_mask=pad, need_weights=False)[0]
+        visual = self.v2l_ffn(visual + delta)  # ⊕: the V2L output is added back to V
+        return visual, tokens
+
+
+class FPNRefine(nn.Module):
+    """Optional: fuse the stride-4 image level into V (two conv blocks, as LAVT's decoder)."""
+
+    def __init__(self, dim: int, fine_channels: int) -> None:
+        super().__init__()
+        self.lateral = nn.Conv2d(fine_channels, dim, 1)
+        self.blocks = nn.Sequential(
+            nn.Conv2d(2 * dim, dim, 3, padding=1, bias=False), group_norm(dim), nn.ReLU(),
+            nn.Conv2d(dim, dim, 3, padding=1, bias=False), group_norm(dim), nn.ReLU(),
+        )
+
+    def forward(self, visual: torch.Tensor, fine: torch.Tensor) -> torch.Tensor:
+        """(B, D, h, w) + (B, C_1, 2h', 2w') -> (B, D, S/4, S/4)."""
+        up = F.interpolate(visual, size=fine.shape[-2:], mode="bilinear", align_corners=False)
+        return self.blocks(torch.cat([up, self.lateral(fine)], 1))
+
+
+class MID(nn.Module):
+    """Mutual-interaction decoder: K cascaded MIDLayers, then the ⊗ kernel product.
+
+    Args:
+        config: depth, heads, kernel source, FPN option.
+        dim: D (LGFA width).
+        text_dim: H of the prompted text features.
+        num_classes: C, kernels produced (1 or 2).
+        fine_channels: channels of the stride-4 level (for ``fpn_refine``).
+    """
+
+    def __init__(self, config: MIDConfig, dim: int, text_dim: int, num_classes: int, fine_channels: int) -> None:
+        super().__init__()
+        self.config = config
+        self.dim = dim
+        self.num_classes = num_classes
+        self.text_proj = nn.Linear(text_dim, dim)
+        self.layers = nn.ModuleList(MIDLayer(dim, config.heads, config.ffn_ratio) for _ in range(config.num_layers))
+        self.token_norm = nn.LayerNorm(dim)
+        self.visual_norm = nn.LayerNorm(dim)
+        self.kernel = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, num_classes * dim))
+        self.refine = FPNRefine(dim, fine_channels) if config.fpn_refine else None
+
+    def forward(
+        self, visual: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor, fine: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Align both ways and predict low-resolution mask logits.
+
+        Args:
+            visual: V from LGFA, (B, D, h, w).
+            text: prompted text features Tp, (B, M, H), M = L + P.
+            text_mask: (B, M), 1 on real tokens and prompts.
+            fine: stride-4 image level (B, C_1, S/4, S/4), used only with ``fpn_refine``.
+
+        Returns:
+            Logits (B, C, h, w) (or (B, C, S/4, S/4) with ``fpn_refine``).
+        """
+        b, d, h, w = visual.shape
+        pos = sine_position_encoding(h, w, d, visual.device, visual.dtype)
+        v = visual.flatten(2).transpose(1, 2)  # (B, N, D)
+        tokens = self.text_proj(text)
+        pad = text_mask == 0
+        for layer in self.layers:
+            v, tokens = layer(v, tokens, pad, pos)
+        tokens = self.token_norm(tokens)
+        v = self.visual_norm(v).transpose(1, 2).reshape(b, d, h, w)
+        if self.refine is not None and fine is not None:
+            v = self.refine(v, fine)
+        if self.config.kernel_source == "cls":
+            summary = tokens[:, 0]
+        else:
+            weights = text_mask.to(tokens.dtype).unsqueeze(-1)
+            summary = (tokens * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+        kernels = self.kernel(summary).view(b, self.num_classes, d)  # (B, C, D)
+        # ⊗: pixel-kernel product; 1/sqrt(D) keeps the initial logits O(1).
+        return torch.einsum("bdhw,bcd->bchw", v, kernels) * d**-0.5

@@ -1,0 +1,138 @@
+"""Named CroBIM presets: ``create_model(name, **overrides)`` and ``list_models()``.
+
+Presets are functions returning a :class:`CroBIMConfig`; overrides are applied with
+:meth:`CroBIMConfig.replace` (top-level fields, nested dicts, or dotted keys), e.g.
+``create_model("crobim_small", image_size=320, **{"mid.num_layers": 2})``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from geocrobim.errors import ModelNotFoundError
+from geocrobim.models.config import (
+    CAPMConfig,
+    CroBIMConfig,
+    ImageEncoderConfig,
+    LGFAConfig,
+    MIDConfig,
+    TextEncoderConfig,
+)
+from geocrobim.models.crobim import CroBIM
+
+
+def crobim_swin_b() -> CroBIMConfig:
+    """The paper's CroBIM-Swin: Swin-B window 12 (384 px 22K lineage), BERT-base, 480 x 480, 2 classes."""
+    return CroBIMConfig(
+        image_size=480,
+        num_classes=2,
+        max_tokens=20,
+        image_encoder=ImageEncoderConfig(family="swin", name="swin_base_patch4_window12_384", drop_path_rate=0.3),
+        text_encoder=TextEncoderConfig(),
+    )
+
+
+def crobim_convnext_b() -> CroBIMConfig:
+    """CroBIM-ConvNeXt: ConvNeXt-B (same 128..1024 channels as Swin-B), BERT-base, 480 x 480."""
+    return crobim_swin_b().replace(image_encoder={"family": "convnext", "name": "convnext_base"})
+
+
+def crobim_small() -> CroBIMConfig:
+    """CPU preset for the embedded default model.
+
+    ConvNeXt-Atto image encoder (timm ``convnext_atto``, pretrained tags exist) and a
+    BERT-tiny-shaped text encoder (hidden 128, 2 layers, 2 heads, the 30,522-token
+    bert-base-uncased vocab, the shape of ``google/bert_uncased_L-2_H-128_A-2``), 256 x 256.
+    """
+    return CroBIMConfig(
+        image_size=256,
+        num_classes=2,
+        max_tokens=24,
+        image_encoder=ImageEncoderConfig(family="convnext", name="convnext_atto", drop_path_rate=0.05),
+        text_encoder=TextEncoderConfig(hidden=128, layers=2, heads=2, intermediate=512, vocab_size=30522),
+        capm=CAPMConfig(num_prompts=4),
+        lgfa=LGFAConfig(width=128),
+        mid=MIDConfig(num_layers=2, heads=4, ffn_ratio=2),
+    )
+
+
+def crobim_test() -> CroBIMConfig:
+    """Tiny random model for tests and benches (forward + backward well under a second on CPU)."""
+    return CroBIMConfig(
+        image_size=64,
+        num_classes=2,
+        max_tokens=16,
+        image_encoder=ImageEncoderConfig(
+            family="convnext", name="convnext_atto", widths=(16, 32, 48, 64), depths=(1, 1, 1, 1)
+        ),
+        text_encoder=TextEncoderConfig(hidden=32, layers=2, heads=2, intermediate=64, vocab_size=512, max_position=40),
+        capm=CAPMConfig(num_prompts=2),
+        lgfa=LGFAConfig(width=32),
+        mid=MIDConfig(num_layers=1, heads=2, ffn_ratio=2),
+    )
+
+
+#: name -> preset config factory; the docstring's first line is the description.
+PRESETS: dict[str, Callable[[], CroBIMConfig]] = {
+    "crobim_swin_b": crobim_swin_b,
+    "crobim_convnext_b": crobim_convnext_b,
+    "crobim_small": crobim_small,
+    "crobim_test": crobim_test,
+}
+
+
+def list_models() -> list[str]:
+    """Preset names, sorted."""
+    return sorted(PRESETS)
+
+
+def describe(name: str) -> str:
+    """One-line description of a preset."""
+    doc = _factory(name).__doc__ or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def get_config(name: str, **overrides: Any) -> CroBIMConfig:
+    """The preset's config with overrides applied (see module docstring)."""
+    config = _factory(name)()
+    return config.replace(**overrides) if overrides else config
+
+
+def create_model(name: str, **overrides: Any) -> CroBIM:
+    """Build a preset, random-initialised unless its config asks for pretrained weights.
+
+    Args:
+        name: a preset from :func:`list_models`.
+        **overrides: config overrides, e.g. ``image_size=256``, ``num_classes=1``,
+            ``text_encoder={"pretrained": "/models/bert-base-uncased"}`` or
+            ``**{"image_encoder.pretrained": "swin_b.safetensors"}``.
+
+    Raises:
+        ModelNotFoundError: unknown name (the message lists close matches).
+        UsageError: an unknown override key or an inconsistent config.
+    """
+    return CroBIM(get_config(name, **overrides))
+
+
+def count_parameters(config: CroBIMConfig | str) -> int:
+    """Parameters of a config or preset, counted on the meta device (no memory, ~0.2 s for Swin-B)."""
+    if isinstance(config, str):
+        config = get_config(config)
+    with torch.device("meta"):
+        model = CroBIM(config, load_pretrained=False)
+    return sum(p.numel() for p in model.parameters())
+
+
+def _factory(name: str) -> Callable[[], CroBIMConfig]:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, PRESETS, n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ModelNotFoundError(
+            f"unknown model preset {name!r}; {hint}available: {', '.join(list_models())}"
+        ) from None
