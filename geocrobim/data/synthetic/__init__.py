@@ -1,0 +1,39 @@
+"""Synthetic referring scenes: georeferenced top-down worlds, expressions with one target each.
+
+Pipeline (all in metres, GSD-free until rendering)::
+
+    generate_layout(w, h, seed)      river, roads, bridges, roundabouts, parcels, objects  (layout.py, parcels.py)
+    ObjectTable + expressions        a query per target, checked to name it alone        (grammar.py, expressions.py)
+    realise(query)                   English                                             (phrases.py)
+    render(layout, Grid)             RGB uint8 of any window at any GSD                  (render.py, terrain.py, painters.py)
+    render_mask(object, Grid)        its ground truth                                     (render.py)
+
+Front doors: :class:`ChipGenerator` (in-memory chips for training), :func:`write_chips`
+(RISBench layout on disk), :func:`write_scene` (GeoTIFF + masks + JSON index). Nothing
+here imports torch.
+"""
+
+from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator, ChipSample, write_chips
+from geocrobim.data.synthetic.grammar import ObjectTable, Query
+from geocrobim.data.synthetic.grid import Grid
+from geocrobim.data.synthetic.layout import THEMES, generate_layout
+from geocrobim.data.synthetic.presets import SAMPLE_EXPRESSION, sample_layout
+from geocrobim.data.synthetic.render import render, render_mask
+from geocrobim.data.synthetic.scene import write_scene
+
+__all__ = [
+    "DEFAULT_GSDS",
+    "SAMPLE_EXPRESSION",
+    "THEMES",
+    "ChipGenerator",
+    "ChipSample",
+    "Grid",
+    "ObjectTable",
+    "Query",
+    "generate_layout",
+    "render",
+    "render_mask",
+    "sample_layout",
+    "write_chips",
+    "write_scene",
+]

@@ -1,0 +1,223 @@
+"""Choose targets and describe them unambiguously.
+
+For a target object, candidate queries are built style by style (category alone,
+attributes, image region, side of the river, relation to an anchor, between two
+anchors, across the river, superlatives, ordinals), in an order drawn from the style
+weights. The first query that :meth:`Query.check` finds to name the target clearly,
+and nothing else, is kept; a target nothing describes is skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from geocrobim.data.synthetic.grammar import (
+    DIRECTIONS,
+    REGIONS,
+    AcrossRiver,
+    Between,
+    Direction,
+    Filter,
+    NextTo,
+    ObjectTable,
+    OnWater,
+    Ordinal,
+    Query,
+    Region,
+    RiverSide,
+)
+from geocrobim.data.synthetic.objects import COLOURED, SceneObject
+from geocrobim.data.synthetic.phrases import realise
+
+#: style -> weight: how often each kind of expression is tried first.
+STYLES: dict[str, float] = {
+    "category": 0.05,
+    "attribute": 0.16,
+    "region": 0.12,
+    "river": 0.22,
+    "water": 0.04,
+    "direction": 0.10,
+    "next_to": 0.10,
+    "between": 0.05,
+    "across": 0.06,
+    "superlative": 0.06,
+    "ordinal": 0.04,
+}
+
+#: how often a category is chosen as a target, relative to the others present.
+TARGET_WEIGHTS: dict[str, float] = {
+    "warehouse": 2.0, "house": 1.0, "storage tank": 1.2, "ship": 1.2, "vehicle": 1.0, "swimming pool": 0.8,
+    "tennis court": 1.0, "basketball court": 1.0, "roundabout": 0.6, "bridge": 0.7, "lake": 0.6, "river": 0.3,
+}  # fmt: skip
+FORMS_THAT_INFORM = {"warehouse", "house", "swimming pool", "lake"}
+
+
+@dataclass(frozen=True)
+class Referent:
+    """One generated expression.
+
+    Attributes:
+        text: the expression.
+        query: its meaning; ``query.evaluate(table)`` is exactly ``[target_id]``.
+        target_id: id of the object in the layout.
+        category: the target's category.
+    """
+
+    text: str
+    query: Query
+    target_id: int
+    category: str
+
+
+def filters_for(obj: SceneObject, rng: np.random.Generator) -> list[Filter]:
+    """Attribute filters true of ``obj``, from plain to specific, shuffled within each level."""
+    attrs = []
+    if obj.colour and obj.category in COLOURED:
+        attrs.append(("colour", obj.colour))
+    if obj.size:
+        attrs.append(("size", obj.size))
+    if obj.form and obj.category in FORMS_THAT_INFORM:
+        attrs.append(("form", obj.form))
+    singles = [Filter(obj.category, **{k: v}) for k, v in attrs]
+    pairs = [Filter(obj.category, **{k1: v1, k2: v2}) for i, (k1, v1) in enumerate(attrs) for k2, v2 in attrs[i + 1 :]]
+    rng.shuffle(singles)
+    rng.shuffle(pairs)
+    return [Filter(obj.category), *singles, *pairs]
+
+
+def anchors_near(t: ObjectTable, row: int, rng: np.random.Generator, limit: int = 6) -> list[tuple[int, Query]]:
+    """Nearby objects (other than the target) that a short phrase names clearly."""
+    d = np.hypot(t.cx - t.cx[row], t.cy - t.cy[row])
+    reach = max(90.0, 5.0 * math.sqrt(t.area[row]))
+    out: list[tuple[int, Query]] = []
+    for j in np.argsort(d):
+        if j == row or d[j] > reach or t.category[j] == "river":
+            continue
+        for f in filters_for(t.objects[j], rng)[:3]:
+            q = Query(f)
+            if q.check(t) == j:
+                out.append((int(j), q))
+                break
+        if len(out) >= limit:
+            break
+    return out
+
+
+def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -> Iterator[Query]:
+    """Queries of one style that are true of the target row (checked later)."""
+    obj = t.objects[row]
+    filters = filters_for(obj, rng)
+    if obj.category == "river":  # relations of a river to anything are better said the other way round
+        if style == "category":
+            yield Query(filters[0])
+        return
+    if style == "category":
+        yield Query(filters[0])
+    elif style == "attribute":
+        yield from (Query(f) for f in filters[1:])
+    elif style == "region":
+        regions = [r for r in REGIONS if Region(r).margins(t)[row] >= 1]
+        yield from (Query(f, Region(r)) for r in regions for f in filters)
+    elif style == "river":
+        sides = [d for d in DIRECTIONS if RiverSide(d).margins(t)[row] >= 1]
+        yield from (Query(f, RiverSide(d)) for d in sides for f in filters)
+        # "the largest warehouse north of the river": rank within the bank when the bank has several
+        ranks = [Ordinal("size", 0, True), Ordinal("size", 0, False), Ordinal("x", 0, False), Ordinal("x", 0, True)]
+        yield from (Query(f, RiverSide(d), o) for d in sides for o in ranks for f in filters[:2] if f.size is None)
+    elif style == "water" and obj.category == "ship" and obj.host in ("river", "lake"):
+        yield from (Query(f, OnWater(obj.host)) for f in filters[:3])
+    elif style in ("direction", "next_to", "across"):
+        for j, aq in anchors_near(t, row, rng):
+            if style == "next_to":
+                yield from (Query(f, NextTo(aq)) for f in filters[:2])
+            elif style == "across":
+                yield from (Query(f, AcrossRiver(aq)) for f in filters[:2])
+            else:
+                for d in DIRECTIONS:
+                    if Direction(d, aq).margins(t)[row] >= 1:
+                        yield from (Query(f, Direction(d, aq)) for f in filters[:2])
+    elif style == "between":
+        near = anchors_near(t, row, rng)
+        for i, (_, qa) in enumerate(near):
+            for _, qb in near[i + 1 :]:
+                yield from (Query(f, Between(qa, qb)) for f in filters[:2])
+    elif style in ("superlative", "ordinal"):
+        keys = [("size", True), ("size", False)] if style == "superlative" else [
+            ("x", False), ("x", True), ("y", False), ("y", True)]  # fmt: skip
+        ranks = (0,) if style == "superlative" else (0, 1)
+        options = [Ordinal(k, r, desc) for k, desc in keys for r in ranks]
+        rng.shuffle(options)
+        # "the smallest small house" says nothing twice: size words go with position ordinals only
+        plain = [f for f in filters if f.size is None] if style == "superlative" else filters
+        yield from (Query(f, None, o) for o in options for f in plain[:3])
+
+
+def describe(t: ObjectTable, row: int, rng: np.random.Generator, *, max_checks: int = 60) -> Query | None:
+    """A query that names the target row clearly and uniquely, or None."""
+    styles = list(STYLES)
+    p = np.asarray([STYLES[s] for s in styles])
+    order = [styles[i] for i in rng.choice(len(styles), size=len(styles), replace=False, p=p / p.sum())]
+    checks = 0
+    for style in order:
+        for q in candidates(style, t, row, rng):
+            checks += 1
+            if q.check(t) == row:
+                return _overspecify(q, t, row, rng)
+            if checks >= max_checks:
+                return None
+    return None
+
+
+def _overspecify(q: Query, t: ObjectTable, row: int, rng: np.random.Generator) -> Query:
+    """Sometimes add a true attribute the query did not need (people do), if it stays clear."""
+    if rng.random() > 0.3:
+        return q
+    for f in filters_for(t.objects[row], rng)[1:]:
+        merged = Filter(
+            q.filter.category, q.filter.colour or f.colour, q.filter.size or f.size, q.filter.form or f.form
+        )
+        if merged != q.filter:
+            richer = replace(q, filter=merged)
+            if richer.check(t) == row:
+                return richer
+    return q
+
+
+def targets(t: ObjectTable, rng: np.random.Generator, *, gsd: float, min_pixels: float = 24.0) -> list[int]:
+    """Rows of objects fit to be targets, in a random order balanced across categories.
+
+    A target lies wholly inside the view (so its mask is whole) and covers at least
+    ``min_pixels`` pixels.
+    """
+    x0, y0, x1, y1 = t.view
+    pad = 2 * gsd
+    ok = []
+    for i, obj in enumerate(t.objects):
+        bx0, by0, bx1, by1 = obj.footprint.bounds
+        inside = obj.category == "river" or (bx0 >= x0 + pad and by0 >= y0 + pad and bx1 <= x1 - pad and by1 <= y1 - pad)
+        if inside and t.area[i] / gsd**2 >= min_pixels:
+            ok.append(i)
+    if not ok:
+        return []
+    counts = Counter(t.category[i] for i in ok)
+    w = np.asarray([TARGET_WEIGHTS.get(t.category[i], 1.0) / counts[t.category[i]] for i in ok])
+    return [ok[i] for i in rng.choice(len(ok), size=len(ok), replace=False, p=w / w.sum())]
+
+
+def generate(t: ObjectTable, rng: np.random.Generator, count: int, *, gsd: float) -> list[Referent]:
+    """Up to ``count`` expressions with distinct targets."""
+    out: list[Referent] = []
+    for row in targets(t, rng, gsd=gsd):
+        q = describe(t, row, rng)
+        if q is None:
+            continue
+        obj = t.objects[row]
+        out.append(Referent(realise(q, rng), q, obj.id, obj.category))
+        if len(out) >= count:
+            break
+    return out
