@@ -19,7 +19,6 @@ from geocrobim.data.synthetic.grid import Grid
 from geocrobim.data.synthetic.layout import THEMES, generate_layout
 from geocrobim.data.synthetic.presets import SAMPLE_EXPRESSION, sample_layout
 from geocrobim.data.synthetic.render import render, render_mask
-from geocrobim.data.synthetic.scene import write_scene
 
 __all__ = [
     "DEFAULT_GSDS",
@@ -37,3 +36,13 @@ __all__ = [
     "write_chips",
     "write_scene",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # write_scene needs rasterio; importing it lazily keeps the in-memory chip generator
+    # (the trainer's data path) usable where rasterio is not installed, e.g. a GPU box.
+    if name == "write_scene":
+        from geocrobim.data.synthetic.scene import write_scene
+
+        return write_scene
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

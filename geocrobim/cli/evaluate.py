@@ -1,0 +1,91 @@
+"""``geocrobim evaluate``: the paper's metrics for a checkpoint on a test set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from geocrobim.cli._common import handle_errors, progress_bar
+from geocrobim.errors import OutputError, UsageError
+
+DATASETS = ("risbench", "rrsisd", "refsegrs", "synthetic")
+
+
+@click.command("evaluate")
+@click.option("--checkpoint", default="default", show_default=True, help="Checkpoint directory or 'default'.")
+@click.option("--dataset", type=click.Choice(DATASETS), required=True, help="Dataset layout under --root.")
+@click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Dataset folder (synthetic without --root generates held-out chips on the fly).",
+)
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="test", show_default=True)
+@click.option(
+    "--image-size", type=click.IntRange(min=32), default=480, show_default=True,
+    help="Compare masks at this side (480: the published protocol).",
+)  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16"]), default="auto", show_default=True)
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pairs.")
+@click.option("--samples", type=click.IntRange(min=1), default=None, help="Synthetic without --root: number of chips.")
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write the result as JSON here ('-': print it on stdout instead of the table).",
+)  # fmt: skip
+@click.option("--record", is_flag=True, help="Also store the metrics in the checkpoint's metadata.json.")
+@handle_errors
+def evaluate(
+    checkpoint: str,
+    dataset: str,
+    root: Path | None,
+    split: str,
+    image_size: int,
+    batch_size: int,
+    device: str,
+    precision: str,
+    workers: int,
+    limit: int | None,
+    samples: int | None,
+    json_out: Path | None,
+    record: bool,
+) -> None:
+    """Score a checkpoint: Precision@0.5-0.9, oIoU and mIoU (in percent, as the papers).
+
+    \b
+    $ geocrobim evaluate --checkpoint runs/risbench/export --dataset risbench \\
+        --root /data/RISBench_dataset --split test --json risbench_test.json
+    $ geocrobim evaluate --dataset synthetic --split test          # the default model
+    """
+    from geocrobim.training.evaluation import evaluate_checkpoint, format_table, record_metrics
+
+    if samples is not None and (dataset != "synthetic" or root is not None):
+        raise UsageError("--samples applies to --dataset synthetic without --root; use --limit to cut a folder")
+    options = {"length": samples} if samples is not None else {}
+    with progress_bar("evaluate", unit="pair") as progress:
+        result = evaluate_checkpoint(
+            checkpoint, dataset, root, split, image_size=image_size, batch_size=batch_size, device=device,
+            precision=precision, num_workers=workers, limit=limit, dataset_options=options, progress=progress,
+        )  # fmt: skip
+    text = json.dumps(result, indent=2)
+    if json_out is not None and str(json_out) == "-":
+        click.echo(text)
+    else:
+        click.echo(format_table(result))
+        if json_out is not None:
+            write_json(json_out, text)
+    if record:
+        record_metrics(result)
+
+
+def write_json(path: Path, text: str) -> None:
+    """Write the JSON result, or raise OutputError naming the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror}); choose a writable --json path") from exc

@@ -1,0 +1,143 @@
+"""Evaluate a geocrobim checkpoint on a referring-segmentation test set (``geocrobim evaluate``).
+
+Each (image, expression) pair is resized to ``image_size`` (480 by default, as the
+published numbers: image bilinear, ground truth nearest), segmented (argmax of 2 classes
+or sigmoid > 0.5), and counted into oIoU, mIoU and Precision@0.5-0.9
+(:mod:`geocrobim.training.metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from geocrobim.errors import OutputError, UsageError
+from geocrobim.models import load_checkpoint
+from geocrobim.models.head import foreground_logit
+from geocrobim.models.predictor import resolve_device, resolve_precision
+from geocrobim.training.datamodule import open_dataset
+from geocrobim.training.metrics import COLUMNS, IoUAccumulator
+from geocrobim.training.samples import ReferringCollate, ReferringSamples, SamplePreparer
+
+logger = logging.getLogger(__name__)
+
+Split = Literal["train", "val", "test"]
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    dataset: str,
+    root: str | Path | None,
+    split: Split = "test",
+    *,
+    image_size: int = 480,
+    batch_size: int = 8,
+    device: str = "auto",
+    precision: str = "auto",
+    num_workers: int = 0,
+    limit: int | None = None,
+    dataset_options: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Score a checkpoint on one split of a dataset.
+
+    Args:
+        checkpoint: checkpoint directory or ``"default"``.
+        dataset: one of ``risbench``, ``rrsisd``, ``refsegrs``, ``synthetic``.
+        root: the dataset folder (``synthetic`` without a root generates chips on the fly).
+        split: ``train``, ``val`` or ``test``.
+        image_size: side at which masks are compared (480 = the papers' protocol).
+        batch_size: pairs per forward pass.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: ``auto`` (bf16 on CUDA), ``fp32`` or ``bf16``.
+        num_workers: DataLoader workers.
+        limit: score only the first ``limit`` pairs.
+        dataset_options: extra keyword arguments of the dataset class.
+        progress: ``(done, total)`` callback, in pairs.
+
+    Returns:
+        A JSON-able dict: the checkpoint, model id, dataset, split, image size, the number
+        of pairs, the paper's columns as fractions under ``metrics``, and seconds.
+    """
+    if image_size < 1:
+        raise UsageError(f"image_size={image_size} must be positive")
+    start = time.perf_counter()
+    ckpt = load_checkpoint(checkpoint)
+    data: Dataset[dict[str, Any]] = open_dataset(dataset, root, split, image_size, **(dataset_options or {}))
+    if limit is not None:
+        data = Subset(data, range(min(int(limit), len(data))))  # type: ignore[arg-type]
+    total = len(data)  # type: ignore[arg-type]
+    if total == 0:
+        raise UsageError(f"split {split!r} of {dataset} at {root} has no pairs; check --root and --split")
+    dev = resolve_device(device)
+    prec = resolve_precision(precision, dev)
+    model = ckpt.model.to(dev).eval()
+    loader = DataLoader(
+        ReferringSamples(data, SamplePreparer(image_size)),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        collate_fn=ReferringCollate(ckpt.tokenizer, ckpt.config.max_tokens),
+    )
+    acc = IoUAccumulator()
+    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=prec == "bf16"):
+        for batch in loader:
+            logits = model(batch["image"].to(dev), batch["input_ids"].to(dev), batch["attention_mask"].to(dev))
+            acc.update(foreground_logit(logits) > 0, batch["mask"].to(dev))
+            if progress is not None:
+                progress(len(acc), total)
+    metrics = acc.compute()
+    return {
+        "checkpoint": str(ckpt.path),
+        "model_id": ckpt.metadata.get("model_id", Path(str(ckpt.path)).name),
+        "dataset": dataset,
+        "root": None if root is None else str(root),
+        "split": split,
+        "image_size": image_size,
+        "pairs": int(metrics.pop("pairs")),
+        "metrics": {k: metrics[k] for k in COLUMNS},
+        "device": str(dev),
+        "precision": prec,
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The paper's columns in percent, as a two-line plain-text table."""
+    header = "  ".join(f"{c:>7}" for c in COLUMNS) + "    pairs"
+    values = "  ".join(f"{100 * result['metrics'][c]:7.2f}" for c in COLUMNS) + f"  {result['pairs']:7d}"
+    return f"{header}\n{values}"
+
+
+def record_metrics(result: dict[str, Any]) -> Path:
+    """Store an evaluation result in its checkpoint's ``metadata.json`` (atomically).
+
+    The entry goes under ``metrics["<dataset>/<split>"]`` with the columns (fractions,
+    6 decimals), the number of pairs and the image size, so ``geocrobim models`` shows it.
+
+    Returns:
+        The metadata file.
+
+    Raises:
+        OutputError: the file cannot be written.
+    """
+    path = Path(result["checkpoint"]) / "metadata.json"
+    meta = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    entry = {k: round(v, 6) for k, v in result["metrics"].items()}
+    entry |= {"pairs": result["pairs"], "image_size": result["image_size"]}
+    meta.setdefault("metrics", {})[f"{result['dataset']}/{result['split']}"] = entry
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot record metrics in {path} ({exc.strerror}); check the folder is writable") from exc
+    return path

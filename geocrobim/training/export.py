@@ -1,0 +1,109 @@
+"""Export the trained model as a geocrobim checkpoint directory when fitting ends.
+
+Lightning's own ``.ckpt`` files are pickles (fine for resuming a run you made yourself,
+refused by :func:`geocrobim.models.load_checkpoint`). :class:`ExportCheckpoint` keeps a
+CPU copy of the weights of the best validation epoch (``val_oIoU``, as RMSIN selects
+its checkpoint) and, on the main process at the end of ``fit``, loads them back into
+the model and writes ``model.safetensors`` + ``config.json`` + ``tokenizer/`` +
+``metadata.json`` with :func:`geocrobim.models.save_checkpoint`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from geocrobim.models import save_checkpoint
+
+logger = logging.getLogger(__name__)
+
+
+class ExportCheckpoint(Callback):
+    """Write a geocrobim checkpoint directory at the end of ``fit``.
+
+    Args:
+        dirpath: the checkpoint directory to write (replaced if it exists).
+        monitor: validation metric that picks the weights (higher is better).
+        use_best: export the best validation epoch's weights; False exports the last.
+        model_id: ``metadata["model_id"]``; default: the directory name.
+        metadata: extra metadata merged over the automatic entries (model preset,
+            datamodule's ``gsd_m`` / ``trained_on``, best validation metrics, steps).
+        half: store floating weights as float16 (half the size on disk).
+    """
+
+    def __init__(
+        self,
+        dirpath: str,
+        monitor: str = "val_oIoU",
+        use_best: bool = True,
+        model_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        half: bool = False,
+    ) -> None:
+        self.dirpath = Path(dirpath)
+        self.monitor = monitor
+        self.use_best = use_best
+        self.model_id = model_id
+        self.metadata = dict(metadata or {})
+        self.half = half
+        self.best_score = -math.inf
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_metrics: dict[str, float] = {}
+        self.best_step = -1
+
+    def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_")}
+        score = metrics.get(self.monitor)
+        if score is None or not score > self.best_score:
+            return
+        self.best_score, self.best_metrics, self.best_step = score, metrics, trainer.global_step
+        if self.use_best:
+            model = pl_module.model  # type: ignore[attr-defined]
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+    def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        model = pl_module.model  # type: ignore[attr-defined]
+        if self.use_best and self.best_state is not None:
+            # Every process loads the best weights, so a test run after fit sees the same model.
+            model.load_state_dict(self.best_state)
+        if not trainer.is_global_zero:
+            return
+        path = save_checkpoint(
+            model,
+            pl_module.tokenizer,  # type: ignore[attr-defined]
+            self.dirpath,
+            metadata=self._metadata(trainer, pl_module),
+            dtype=torch.float16 if self.half else None,
+        )
+        logger.info("exported geocrobim checkpoint to %s (best %s %.4f)", path, self.monitor, self.best_score)
+
+    def _metadata(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        hp = dict(pl_module.hparams)
+        datamodule = trainer.datamodule
+        data_meta = datamodule.metadata() if hasattr(datamodule, "metadata") else {}
+        val = {k.removeprefix("val_"): round(v, 6) for k, v in self.best_metrics.items() if k != "val_loss"}
+        meta: dict[str, Any] = {
+            "model_id": self.model_id or self.dirpath.name,
+            "preset": hp.get("model"),
+            **data_meta,
+            "metrics": {"val": val} if val else {},
+            "training": {
+                "global_step": trainer.global_step,
+                "epochs": trainer.current_epoch,  # epochs completed
+                "selected_step": self.best_step if self.best_state is not None else trainer.global_step,
+                "world_size": trainer.world_size,
+                "precision": str(trainer.precision),
+                "task": {k: list(v) if isinstance(v, tuple) else v for k, v in hp.items()},
+                "exported_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+        }
+        meta.update(self.metadata)
+        return meta

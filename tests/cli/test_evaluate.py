@@ -1,0 +1,102 @@
+"""``geocrobim evaluate`` on a tiny RISBench-layout folder with a tiny checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from geocrobim.cli.main import cli
+from geocrobim.training.metrics import COLUMNS, summarize
+
+
+@pytest.fixture(scope="module")
+def risbench_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five 64 px test chips written in RISBench's layout (img_rgb/, mask/, output_phrase_test.txt)."""
+    from geocrobim.data.synthetic import write_chips
+
+    root = tmp_path_factory.mktemp("RISBench_dataset")
+    write_chips(root, 5, split="test", seed=3, size=64, gsds=(0.5, 1.0))
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from geocrobim.models.testing import make_test_checkpoint
+
+    return make_test_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny", seed=1)
+
+
+def _independent_counts(checkpoint: Path, root: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair I and U through the inference API (Predictor), pair by pair."""
+    from geocrobim.data import RISBench
+    from geocrobim.models import Predictor
+
+    predictor = Predictor.from_checkpoint(checkpoint, device="cpu", precision="fp32")
+    inter, union = [], []
+    for sample in RISBench(root, "test", image_size=size):
+        text = predictor.encode_text([sample["expression"]])
+        prob = predictor.predict(sample["image"].numpy()[None], text)[0, 0]
+        pred, gt = prob > 0.5, sample["mask"].numpy() > 0
+        inter.append(int((pred & gt).sum()))
+        union.append(int((pred | gt).sum()))
+    return np.array(inter), np.array(union)
+
+
+def test_evaluate_prints_columns_and_writes_json(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "result" / "risbench.json"
+    result = CliRunner().invoke(
+        cli,
+        ["-q", "evaluate", "--checkpoint", str(checkpoint), "--dataset", "risbench", "--root", str(risbench_root),
+         "--split", "test", "--image-size", "96", "--batch-size", "2", "--json", str(out)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    header, values = result.output.strip().splitlines()[-2:]
+    assert header.split() == [*COLUMNS, "pairs"]
+    data = json.loads(out.read_text())
+    assert data["pairs"] == 5 and data["split"] == "test" and data["image_size"] == 96
+    assert data["model_id"] == "crobim_test-test-seed1" and data["dataset"] == "risbench"
+    printed = [float(v) for v in values.split()]
+    assert printed[:-1] == pytest.approx([100 * data["metrics"][c] for c in COLUMNS], abs=0.006)
+    # Same numbers as an independent pass through the inference API at the same size.
+    expected = summarize(*_independent_counts(checkpoint, risbench_root, 96))
+    for column in COLUMNS:
+        assert data["metrics"][column] == pytest.approx(expected[column], abs=0.02), column
+
+
+def test_evaluate_record_and_json_stdout(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(checkpoint, ckpt)
+    result = CliRunner().invoke(
+        cli,
+        ["-q", "evaluate", "--checkpoint", str(ckpt), "--dataset", "synthetic", "--root", str(risbench_root),
+         "--image-size", "64", "--limit", "3", "--json", "-", "--record"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["pairs"] == 3
+    meta = json.loads((ckpt / "metadata.json").read_text())
+    assert meta["metrics"]["synthetic/test"]["pairs"] == 3
+    assert meta["metrics"]["synthetic/test"]["oIoU"] == pytest.approx(data["metrics"]["oIoU"], abs=1e-6)
+
+
+def test_evaluate_errors(checkpoint: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    no_root = runner.invoke(cli, ["evaluate", "--checkpoint", str(checkpoint), "--dataset", "risbench"])
+    assert no_root.exit_code == 2 and "--root" in no_root.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = ["evaluate", "--checkpoint", str(checkpoint), "--dataset", "risbench", "--root", str(empty)]
+    bad = runner.invoke(cli, args)
+    assert bad.exit_code == 1 and bad.output.startswith("Error:") and "img_rgb" in bad.output
+    gone = runner.invoke(cli, ["evaluate", "--checkpoint", str(tmp_path / "nope"), "--dataset", "synthetic"])
+    assert gone.exit_code == 1 and "not found" in gone.output
+    misused = runner.invoke(cli, [*args, "--samples", "4"])
+    assert misused.exit_code == 2 and "--samples" in misused.output
