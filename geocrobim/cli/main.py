@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 import click
 
@@ -66,6 +67,12 @@ def main() -> None:
 
 
 logging.getLogger("geocrobim").addHandler(logging.NullHandler())
+
+# Idle OpenMP threads busy-wait by default and steal the cores from the working ones;
+# on a shared 2-core machine that made a tiny scene take 6 s instead of 0.4 s
+# (docs/performance.md, batch section). Must be set before torch is first imported;
+# a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if __name__ == "__main__":  # pragma: no cover
     main()
