@@ -18,13 +18,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("geocrobim")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler bound to whatever ``sys.stderr`` is when a record is emitted.
+
+    ``logging.StreamHandler(sys.stderr)`` keeps the stream of its first invocation; click's
+    CliRunner (and anything else that swaps ``sys.stderr``) would then lose the messages.
+    """
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it; always follow sys.stderr
+        pass
+
+
 def configure_logging(verbose: int, quiet: bool) -> None:
     """Send geocrobim's log records to stderr at a level set by -v/-q."""
     level = logging.ERROR if quiet else logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING
     root = logging.getLogger("geocrobim")
     root.setLevel(level)
     if not any(getattr(h, "_geocrobim", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("geocrobim: %(levelname)s: %(message)s"))
         handler._geocrobim = True  # type: ignore[attr-defined]
         root.addHandler(handler)

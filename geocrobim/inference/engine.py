@@ -1,0 +1,396 @@
+"""``segment_raster``: a GeoTIFF and sentences in, masks, polygons and quicklooks out.
+
+Data flow (architecture.md, "Data flow of segment"):
+
+1. open + validate the scene, one radiometric stretch, the reading plan (GSD, tile, overlap);
+2. coarse pass over a downsampled view of the whole scene -> candidate regions;
+3. fine pass over the windows near candidates -> blended probabilities, streamed to a
+   tiled temporary GeoTIFF on the scene's grid;
+4. threshold once, vectorise (components), score, keep the best or all instances;
+5. mask COG burnt from the kept polygons, optional probability COG, vector file, QGIS
+   styles, quicklook; all staged and moved into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from rasterio.errors import NotGeoreferencedWarning
+
+from geocrobim.errors import UsageError
+from geocrobim.inference import instances as inst
+from geocrobim.inference.expressions import clean_expressions, unique_slugs
+from geocrobim.inference.grounding import CoarseGrid
+from geocrobim.inference.masks import MASK_NODATA, write_final_rasters
+from geocrobim.inference.outputs import ExpressionPaths, Staging, plan_outputs, vector_extension
+from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coarse_pass, fine_pass
+from geocrobim.inference.quicklook import QuicklookCanvas
+from geocrobim.inference.reading import plan_reading
+from geocrobim.inference.result import ExpressionResult, SegmentResult
+from geocrobim.raster import (
+    Scene,
+    Stretch,
+    compute_stretch,
+    ensure_output_dir,
+    make_grid,
+    open_scene,
+    write_cog,
+    write_quicklook,
+)
+from geocrobim.vector import polygonize, write_raster_style, write_vector
+from geocrobim.vector.cleanup import simplify as simplify_polygons
+
+logger = logging.getLogger(__name__)
+
+#: Windows per model call.
+DEFAULT_BATCH_SIZE = 8
+#: Probability at which a pixel belongs to the object, applied once after blending.
+THRESHOLD = 0.5
+#: GDAL's block cache during a run: enough for a row of input blocks, and bounded so
+#: that peak memory does not grow with the scene (GDAL's default is 5 % of RAM).
+GDAL_CACHE_MB = 64
+#: Reader threads on a CPU model: one keeps ahead of the model without taking its cores.
+CPU_READERS = 1
+#: Reader threads with a GPU model, whose windows/s need several CPU threads to feed.
+GPU_READERS = 4
+
+
+def segment_raster(
+    path: str | Path,
+    expressions: Sequence[str],
+    *,
+    output_dir: str | Path = ".",
+    checkpoint: str | Path = "default",
+    device: str = "auto",
+    bands: Sequence[int] | None = None,
+    gsd: float | None = None,
+    tile_size: int | None = None,
+    overlap: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    instances: str = "best",
+    coarse: bool = True,
+    probabilities: bool = False,
+    vector_format: str = "gpkg",
+    simplify: float = 0.0,
+    min_area: float = 0.0,
+    value_range: tuple[float, float] | None = None,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    predictor: PredictorLike | None = None,
+    readers: int | None = None,
+) -> SegmentResult:
+    """Segment the object each expression refers to in a georeferenced raster.
+
+    Args:
+        path: the scene (GeoTIFF or any GDAL raster).
+        expressions: one or more referring expressions; each gets its own outputs.
+        output_dir: folder for the outputs (created if missing).
+        checkpoint: checkpoint directory or name (``"default"``: the packaged model).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        bands: 1-based bands used as R, G, B (one band is repeated); None chooses.
+        gsd: reading GSD in metres; None: the model's training GSD where the scene is finer.
+        tile_size: window side in pixels at the reading GSD; None: the model's input size.
+        overlap: window overlap in the same pixels; None: a quarter tile.
+        batch_size: windows per model call.
+        instances: ``"best"`` keeps the best-scoring instance, ``"all"`` every one.
+        coarse: run the coarse (whole-scene) pass and restrict the fine pass to its candidates.
+        probabilities: also write the blended probabilities as a uint8 0-255 COG.
+        vector_format: ``gpkg``, ``geojson``, ``shp``, ``fgb`` or ``parquet``.
+        simplify: polygon simplification tolerance in CRS units (0: exact pixel outlines).
+        min_area: drop instances smaller than this many square metres.
+        value_range: ``(low, high)`` data values mapped to 0-255 instead of the percentile stretch.
+        overwrite: replace existing outputs.
+        progress: ``(done, total)`` callback over the model windows of both passes.
+        predictor: an already loaded Predictor (``checkpoint`` and ``device`` are then ignored).
+        readers: reader threads; None: one with a CPU model, four with a GPU model;
+            0 reads, runs and writes in the calling thread (no overlap).
+
+    Returns:
+        The run's :class:`SegmentResult`.
+
+    Raises:
+        UsageError: bad expressions or options.
+        InputNotFoundError, RasterError: the scene cannot be used.
+        OutputError: the outputs cannot be written or exist without ``overwrite``.
+        CheckpointError, ModelNotFoundError: the model cannot be loaded.
+    """
+    started = time.perf_counter()
+    texts = clean_expressions([expressions] if isinstance(expressions, str) else expressions)
+    _check_options(batch_size, instances, simplify, min_area, readers)
+    vector_extension(vector_format)
+    with _collect_warnings() as warned, warnings.catch_warnings():
+        # rasterio warns on every open of a raster without georeferencing; one log line says it.
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        scene = open_scene(path, bands)
+        if scene.crs is None:
+            logger.warning("%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)
+        paths = plan_outputs(
+            Path(output_dir), scene.path.stem, unique_slugs(texts), vector_format=vector_format, probabilities=probabilities
+        )
+        finals = [p for e in paths for p in e.files()]
+        staging = Staging(ensure_output_dir(output_dir), overwrite=overwrite)
+        staging.check(finals)  # refuse before loading the model or reading a pixel
+        run = _Run(scene, texts, paths, _load(predictor, checkpoint, device), staging)
+        with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB, GDAL_TIFF_INTERNAL_MASK=True), staging:
+            run.execute(
+                gsd=gsd, tile_size=tile_size, overlap=overlap, batch_size=batch_size, readers=readers,
+                coarse=coarse, value_range=value_range, progress=progress,
+            )
+            run.vectorise(instances=instances, min_area=min_area)
+            run.write(vector_format=vector_format, simplify=simplify)
+            staging.commit(finals)
+    run.timings["total_s"] = time.perf_counter() - started
+    return run.result(warned)
+
+
+def _check_options(batch_size: int, instances: str, simplify: float, min_area: float, readers: int) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise UsageError(f"batch size {batch_size!r} must be a whole number >= 1, e.g. 8")
+    if readers is not None and (isinstance(readers, bool) or not isinstance(readers, int) or readers < 0):
+        raise UsageError(f"readers {readers!r} must be a whole number >= 0")
+    if instances not in inst.INSTANCE_CHOICES:
+        raise UsageError(f"--instances {instances!r} is not one of {', '.join(inst.INSTANCE_CHOICES)}")
+    for name, value in (("--simplify", simplify), ("--min-area", min_area)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise UsageError(f"{name} {value!r} must be a number >= 0")
+
+
+def _readers(readers: int | None, predictor: PredictorLike) -> int:
+    if readers is not None:
+        return readers
+    on_gpu = getattr(getattr(predictor, "device", None), "type", "cpu") == "cuda"
+    return GPU_READERS if on_gpu else CPU_READERS
+
+
+def _load(predictor: PredictorLike | None, checkpoint: str | Path, device: str) -> PredictorLike:
+    if predictor is not None:
+        return predictor
+    from geocrobim.models import Predictor
+
+    return Predictor.from_checkpoint(checkpoint, device=device)
+
+
+class _WarningList(logging.Handler):
+    """Collects the run's warnings (from every geocrobim module) for the summary."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _collect_warnings() -> Any:
+    handler = _WarningList()
+    root = logging.getLogger("geocrobim")
+    root.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        root.removeHandler(handler)
+
+
+class _Run:
+    """State of one segment_raster call, stage by stage."""
+
+    def __init__(
+        self, scene: Scene, texts: list[str], paths: list[ExpressionPaths], predictor: PredictorLike, staging: Staging
+    ) -> None:
+        self.scene = scene
+        self.texts = texts
+        self.paths = paths
+        self.predictor = predictor
+        self.staging = staging
+        self.timings: dict[str, float] = {}
+        self.reading: dict[str, Any] = {}
+        self.results = [ExpressionResult(text, p) for text, p in zip(texts, paths, strict=True)]
+        self.kept: list[Any] = []
+        self.coarse_grid: CoarseGrid | None = None
+        self.coarse_probs: np.ndarray | None = None
+        self.stretch: Stretch | None = None
+        self.no_valid_pixels = False
+        self.canvas = QuicklookCanvas(scene)
+
+    @property
+    def work(self) -> Path:
+        assert self.staging.work is not None  # noqa: S101 - internal invariant: staging is open
+        return self.staging.work
+
+    @property
+    def prob_path(self) -> Path:
+        return self.work / "probabilities.tif"
+
+    def execute(self, *, gsd: float | None, tile_size: int | None, overlap: int | None, batch_size: int,
+                readers: int | None, coarse: bool, value_range: tuple[float, float] | None,
+                progress: Callable[[int, int], None] | None) -> None:
+        """Stretch, plan, coarse pass, fine pass."""
+        t0 = time.perf_counter()
+        scene, predictor = self.scene, self.predictor
+        plan = plan_reading(
+            tile=tile_size if tile_size is not None else predictor.tile_size,
+            overlap=overlap, source_gsd=scene.gsd_m, model_gsd=predictor.gsd, gsd=gsd,
+        )
+        with scene.open() as src:
+            self.stretch = compute_stretch(src, scene, value_range)
+        text = predictor.encode_text(self.texts)
+        windows = make_grid(scene.width, scene.height, plan.footprint, plan.source_overlap)
+        self.timings["prepare_s"] = time.perf_counter() - t0
+        logger.info(
+            "%s: %dx%d px, reading at %s m, %d windows of %d px (%d source px)",
+            scene.path.name, scene.width, scene.height,
+            "native" if plan.reading_gsd_m is None else f"{plan.reading_gsd_m:.3g}",
+            len(windows), plan.tile, plan.footprint,
+        )
+        t0 = time.perf_counter()
+        options = {"batch_size": batch_size, "readers": _readers(readers, predictor), "canvas": self.canvas}
+        outcome = None
+        if coarse:
+            outcome = coarse_pass(scene, self.stretch, plan, predictor, text, len(self.texts), progress=progress, **options)
+        chosen, reason, fallback = choose_fine_windows(windows, outcome, plan)
+        if outcome is not None:
+            self.coarse_grid, self.coarse_probs = outcome.grid, outcome.probs
+        (logger.warning if fallback else logger.info)("%s", reason)
+        self.timings["coarse_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        done = outcome.stats.total if outcome else 0
+        stats = fine_pass(
+            scene, self.stretch, plan, [windows[i] for i in chosen], predictor, text, len(self.texts),
+            self.prob_path, progress=progress, progress_offset=done, **options,
+        )
+        self.timings["fine_s"] = time.perf_counter() - t0
+        self.no_valid_pixels = stats.run == 0 and stats.skipped == stats.total
+        if self.no_valid_pixels:
+            logger.warning("%s has no valid pixel (all nodata or masked): the masks are empty and the layers have no features", scene.path.name)
+        self.reading = {
+            **plan.to_dict(),
+            "windows": len(windows),
+            "fine_windows_run": stats.run,
+            "fine_windows_skipped": stats.skipped,
+            "fine_windows_selected": len(chosen),
+            "coarse": outcome is not None,
+            "coarse_windows": outcome.stats.total if outcome else 0,
+            "coarse_gsd_m": _coarse_gsd(outcome.grid.factor if outcome else None, plan.source_gsd_m),
+            "selection": reason,
+            "coarse_fallback": fallback,
+            "predict_calls": stats.predict_calls + (outcome.stats.predict_calls if outcome else 0),
+            "no_valid_pixels": self.no_valid_pixels,
+        }
+
+    def vectorise(self, *, instances: str, min_area: float) -> None:
+        """Threshold once, one polygon per component, score, keep best/all."""
+        t0 = time.perf_counter()
+        layers = []
+        for e, result in enumerate(self.results):
+            t = time.perf_counter()
+            # Exact pixel outlines here: the mask is burnt back from these polygons and
+            # scoring rasterises them; simplification is for the written vectors only.
+            # One process: with torch loaded the pool would need forkserver workers, whose
+            # start-up and memory outweigh the gain for a model's few components.
+            gdf = polygonize(self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=min_area, workers=1)
+            result.components = len(gdf)
+            result.timings["polygonize_s"] = time.perf_counter() - t
+            layers.append(gdf)
+        t = time.perf_counter()
+        fine = inst.fine_means(self.prob_path, [g.geometry.values for g in layers])
+        for e, (gdf, result) in enumerate(zip(layers, self.results, strict=True)):
+            gdf["fine_prob"] = fine[e]
+            if self.coarse_probs is not None and self.coarse_grid is not None:
+                transform = self.coarse_grid.transform(self.scene.transform)
+                gdf["coarse_prob"] = inst.coarse_means(gdf.geometry.values, self.coarse_probs[e], transform)
+                gdf["score"] = gdf["fine_prob"] * gdf["coarse_prob"]
+            else:
+                gdf["coarse_prob"] = np.nan
+                gdf["score"] = gdf["fine_prob"]
+            kept = inst.arbitrate(gdf, instances)  # type: ignore[arg-type]
+            self.kept.append(kept)
+            result.instances = len(kept)
+            result.score = float(kept["score"].iloc[0]) if len(kept) else None
+            result.area_m2 = float(kept["area_m2"].sum()) if len(kept) else 0.0
+            result.note = self._note(len(gdf))
+        self.timings["score_s"] = time.perf_counter() - t
+        self.timings["vectorise_s"] = time.perf_counter() - t0
+
+    def _note(self, components: int) -> str | None:
+        if self.no_valid_pixels:
+            return "the scene has no valid pixel (all nodata or masked): empty mask, empty layer"
+        if components == 0:
+            return f"no pixel reached probability {THRESHOLD}: empty mask, empty layer"
+        return None
+
+    def write(self, *, vector_format: str, simplify: float) -> None:
+        """Mask/probability COGs, styles, vector files and quicklooks into the staging folder."""
+        t0 = time.perf_counter()
+        scene, stage = self.scene, self.staging
+        n = len(self.texts)
+        temp_masks = [self.work / f"mask-{e}.tif" for e in range(n)]
+        temp_probs = [self.work / f"prob-{e}.tif" for e in range(n)] if self.paths[0].probabilities else None
+        # The passes read every part of the scene: no second whole-scene read for the picture.
+        background = self.canvas.background() if self.canvas.complete else None
+        with scene.open() as src:
+            assert self.stretch is not None  # noqa: S101 - set by execute()
+            write_final_rasters(
+                src, scene, self.stretch, self.prob_path, [k.geometry.values for k in self.kept], temp_masks, temp_probs
+            )
+            for e, (paths, result, kept) in enumerate(zip(self.paths, self.results, self.kept, strict=True)):
+                t = time.perf_counter()
+                write_cog(temp_masks[e], stage.path(paths.mask), nodata=MASK_NODATA, resampling="nearest")
+                write_raster_style(stage.path(paths.mask), kind="mask")
+                if temp_probs is not None and paths.probabilities is not None:
+                    write_cog(temp_probs[e], stage.path(paths.probabilities), resampling="average")
+                    write_raster_style(stage.path(paths.probabilities), kind="probability")
+                write_vector(
+                    self._features(kept, result.expression, simplify), stage.path(paths.vector),
+                    format=vector_format, layer=paths.vector.stem,
+                )
+                write_quicklook(
+                    stage.path(paths.quicklook), src, scene, self.stretch, stage.path(paths.mask), background=background
+                )
+                result.timings["write_s"] = time.perf_counter() - t
+        self.timings["write_s"] = time.perf_counter() - t0
+
+    def _features(self, kept: Any, expression: str, simplify: float) -> Any:
+        """The vector layer: one feature per kept instance with its attributes."""
+        out = kept[["rank", "score", "fine_prob", "coarse_prob", "area_m2", "perimeter_m", "geometry"]].copy()
+        out.insert(0, "expression", np.full(len(out), expression, dtype=object))
+        out["model_id"] = np.full(len(out), self.predictor.model_id, dtype=object)
+        out["scene"] = np.full(len(out), self.scene.path.name, dtype=object)
+        if simplify > 0 and len(out):
+            out["geometry"] = simplify_polygons(out.geometry.values, simplify)
+        return out.set_geometry("geometry")
+
+    def result(self, warnings: list[str]) -> SegmentResult:
+        crs = self.scene.crs
+        model = {
+            "id": self.predictor.model_id,
+            "tile_size": self.predictor.tile_size,
+            "gsd_m": self.predictor.gsd,
+            "device": str(getattr(self.predictor, "device", "unknown")),
+        }
+        return SegmentResult(
+            input=self.scene.path.resolve(),
+            crs=None if crs is None else (crs.to_string() if crs.to_epsg() is None else f"EPSG:{crs.to_epsg()}"),
+            width=self.scene.width,
+            height=self.scene.height,
+            model=model,
+            reading=self.reading,
+            expressions=self.results,
+            timings=self.timings,
+            warnings=list(dict.fromkeys(warnings)),
+        )
+
+
+def _coarse_gsd(factor: float | None, source_gsd: float | None) -> float | None:
+    if factor is None or source_gsd is None:
+        return None
+    return round(factor * source_gsd, 4)

@@ -1,0 +1,83 @@
+"""Burn polygonised components back into label rasters, fast and exactly.
+
+The components come from the polygoniser, so every edge runs along pixel borders:
+in pixel space each ring is a rectilinear polygon with integer vertices. Such
+polygons rasterise exactly (pixel-centre rule) with two exclusive-or prefix sums:
+every vertical edge at column ``x`` spanning rows ``[y0, y1)`` toggles component
+``k`` for all pixels to its right in those rows. Components are disjoint and holes
+belong to their component, so along a row the exclusive-or of the ids crossed so far
+is the id of the component the pixel lies in (a hole's edges cancel its shell's; an
+island in a hole brings its own id).
+
+This replaces ``rasterio.features.rasterize`` for this one case because that goes
+through each geometry's ``__geo_interface__`` in Python: seconds for tens of
+thousands of speckle components, where this is a few vectorised numpy passes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from affine import Affine
+from rasterio.windows import Window
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Vertical edges of the components, in pixel coordinates of the scene.
+
+    Attributes:
+        x: (N,) column of each edge (the border left of pixel column ``x``).
+        y0: (N,) first row the edge spans.
+        y1: (N,) row after the last one.
+        label: (N,) component id (1-based index into the geometries) of each edge.
+    """
+
+    x: np.ndarray
+    y0: np.ndarray
+    y1: np.ndarray
+    label: np.ndarray
+
+    @classmethod
+    def from_geometries(cls, geoms: np.ndarray, transform: Affine) -> Edges:
+        """Edges of polygons whose vertices are pixel corners of a raster with ``transform``.
+
+        Args:
+            geoms: (N,) Polygons (or MultiPolygons) in map coordinates, e.g. from ``polygonize``
+                with no simplification.
+            transform: the raster's pixel-to-map transform.
+        """
+        empty = np.zeros(0, dtype=np.int64)
+        if not len(geoms):
+            return cls(empty, empty, empty, empty.astype(np.int32))
+        parts, owner = shapely.get_parts(np.asarray(geoms, dtype=object), return_index=True)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        inverse = ~transform
+        cols = np.rint(inverse.a * coords[:, 0] + inverse.b * coords[:, 1] + inverse.c).astype(np.int64)
+        rows = np.rint(inverse.d * coords[:, 0] + inverse.e * coords[:, 1] + inverse.f).astype(np.int64)
+        same_ring = ring_of[1:] == ring_of[:-1]
+        vertical = same_ring & (cols[1:] == cols[:-1]) & (rows[1:] != rows[:-1])
+        start, end = np.flatnonzero(vertical), np.flatnonzero(vertical) + 1
+        labels = owner[ring_part[ring_of[start]]].astype(np.int32) + 1
+        return cls(
+            cols[start], np.minimum(rows[start], rows[end]), np.maximum(rows[start], rows[end]), labels
+        )
+
+    def window(self, window: Window) -> np.ndarray:
+        """``(h, w)`` int32 labels of a window: 0 outside every component, ``i + 1`` inside component ``i``."""
+        r0, c0 = int(window.row_off), int(window.col_off)
+        h, w = int(window.height), int(window.width)
+        # Edges right of the window never matter; edges left of it act at its first column.
+        keep = (self.x < c0 + w) & (self.y0 < r0 + h) & (self.y1 > r0)
+        x = np.clip(self.x[keep] - c0, 0, None)
+        y0 = np.clip(self.y0[keep] - r0, 0, h)
+        y1 = np.clip(self.y1[keep] - r0, 0, h)
+        label = self.label[keep]
+        toggles = np.zeros((h + 1, w), dtype=np.int32)
+        np.bitwise_xor.at(toggles, (y0, x), label)
+        np.bitwise_xor.at(toggles, (y1, x), label)
+        spans = np.bitwise_xor.accumulate(toggles[:h], axis=0)  # edge k covers rows [y0, y1) of its column
+        return np.bitwise_xor.accumulate(spans, axis=1)  # pixels right of an odd number of k's edges

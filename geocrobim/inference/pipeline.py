@@ -1,0 +1,260 @@
+"""The window pipeline: reader threads -> batched model -> writer thread.
+
+Reading (GDAL decode, resampling, stretch to uint8) and stitching (weighting,
+accumulating, flushing rows to disk) overlap the model's compute:
+
+    reader threads --(bounded deque of futures, in window order)--> main thread
+    main thread: batches valid windows, runs ``predict`` (the model)
+    main thread --(bounded queue of batches)--> writer thread: ``sink``
+
+The deque of read futures keeps windows in grid order (the stitcher flushes rows in
+order) while several readers work ahead; its depth bounds memory. GDAL, numpy and
+torch all release the GIL in their heavy loops, so the threads really overlap.
+Windows with no valid pixel (nodata, alpha, internal mask) never reach the model.
+With ``readers=0`` and ``write_behind=False`` everything runs in turn in the calling
+thread: no overlap, but no thread competes with the model's own threads either.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: ``read(window) -> (image (3, t, t) uint8, valid (t, t) bool)``; must be thread-safe.
+ReadFn = Callable[[Any], tuple[np.ndarray, np.ndarray]]
+#: ``predict(images (B, 3, t, t) uint8) -> probabilities (B, E, t, t) float32``.
+PredictFn = Callable[[np.ndarray], np.ndarray]
+#: ``sink(indices, probabilities (B, E, t, t), valid (B, t, t))``, called in window order.
+SinkFn = Callable[[list[int], np.ndarray, np.ndarray], None]
+#: ``skip(index)`` for a window with no valid pixel, called in window order with the sink.
+SkipFn = Callable[[int], None]
+ProgressFn = Callable[[int, int], None]
+
+_DONE = object()
+
+
+@dataclass
+class PipelineStats:
+    """What one pass cost.
+
+    Attributes:
+        total: windows in the pass.
+        run: windows that went through the model.
+        skipped: windows with no valid pixel.
+        predict_calls: model calls (batches).
+        predict_s: seconds inside ``predict`` (the model's busy time).
+        wall_s: seconds for the whole pass.
+    """
+
+    total: int = 0
+    run: int = 0
+    skipped: int = 0
+    predict_calls: int = 0
+    predict_s: float = 0.0
+    wall_s: float = 0.0
+    ran: list[int] = field(default_factory=list, repr=False)
+
+
+class _Writer(threading.Thread):
+    """Runs queued ``(function, args)`` calls (sink, skip) in order; keeps the first error."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__(name="geocrobim-writer", daemon=True)
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is _DONE:
+                return
+            if self.error is None:  # after an error keep draining so the producer never blocks
+                try:
+                    function, args = item
+                    function(*args)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                    self.error = exc
+
+    def put(self, item: Any) -> None:
+        """Queue a batch, raising the writer's error instead of blocking on a dead writer."""
+        while True:
+            self.check()
+            try:
+                self.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def finish(self) -> None:
+        """Let the queue drain, stop the thread and raise its error if it had one."""
+        self.queue.put(_DONE)
+        self.join()
+        self.check()
+
+
+class _InlineWriter:
+    """The writer's interface, running each call at once in the calling thread."""
+
+    def start(self) -> None:
+        pass
+
+    def put(self, item: Any) -> None:
+        function, args = item
+        function(*args)
+
+    def finish(self) -> None:
+        pass
+
+
+class _InlinePool:
+    """The reader pool's interface, reading at once in the calling thread."""
+
+    def __enter__(self) -> _InlinePool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as exc:  # noqa: BLE001 - raised by .result() like a pool's future
+            future.set_exception(exc)
+        return future
+
+
+def run_pipeline(
+    windows: Sequence[Any],
+    read: ReadFn,
+    predict: PredictFn,
+    sink: SinkFn,
+    *,
+    skip: SkipFn | None = None,
+    batch_size: int = 4,
+    readers: int = 2,
+    write_behind: bool = True,
+    progress: ProgressFn | None = None,
+    progress_offset: int = 0,
+    progress_total: int | None = None,
+) -> PipelineStats:
+    """Run ``predict`` over ``windows`` with reading and writing overlapped.
+
+    Args:
+        windows: the windows to process, in the order the sink needs them.
+        read: reads one window; called from reader threads.
+        predict: the batched model; called from the calling thread.
+        sink: receives each batch's probabilities in window order; called from the
+            writer thread.
+        skip: told about windows with no valid pixel (writer thread, in order with ``sink``).
+        batch_size: windows per model call.
+        readers: reader threads; 0 reads in the calling thread, between model calls.
+        write_behind: run ``sink`` and ``skip`` on a writer thread; False runs them in the
+            calling thread (no overlap, no thread switching).
+        progress: ``(done, total)`` callback, called from the calling thread.
+        progress_offset: windows already done by an earlier pass (for one progress bar
+            over several passes).
+        progress_total: total for the progress bar; defaults to ``len(windows)``.
+
+    Returns:
+        The pass's statistics.
+    """
+    if batch_size < 1 or readers < 0:
+        raise ValueError(f"batch_size ({batch_size}) must be at least 1 and readers ({readers}) at least 0")
+    stats = PipelineStats(total=len(windows))
+    total = progress_total if progress_total is not None else len(windows) + progress_offset
+    start = time.perf_counter()
+    writer: _Writer | _InlineWriter = _Writer(depth=2) if write_behind else _InlineWriter()
+    writer.start()
+    # Work ahead by two batches: enough to hide read latency behind one model call,
+    # few enough that memory stays a handful of windows.
+    depth = max(2 * batch_size, 2 * readers) if readers else 1
+    pending: deque[tuple[int, Future[tuple[np.ndarray, np.ndarray]]]] = deque()
+    batch: list[tuple[int, np.ndarray, np.ndarray]] = []
+    done = 0
+
+    def report() -> None:
+        if progress is not None:
+            progress(progress_offset + done, total)
+
+    def flush() -> None:
+        nonlocal done
+        if not batch:
+            return
+        indices = [item[0] for item in batch]
+        images = np.stack([item[1] for item in batch])
+        valid = np.stack([item[2] for item in batch])
+        batch.clear()
+        t0 = time.perf_counter()
+        probs = predict(images)
+        stats.predict_s += time.perf_counter() - t0
+        stats.predict_calls += 1
+        stats.run += len(indices)
+        stats.ran.extend(indices)
+        writer.put((sink, (indices, probs, valid)))
+        done += len(indices)
+        report()
+
+    def consume(index: int, image: np.ndarray, valid: np.ndarray) -> None:
+        nonlocal done
+        if not valid.any():  # nodata / alpha / masked everywhere: costs the read only
+            stats.skipped += 1
+            done += 1
+            if skip is not None:
+                writer.put((skip, (index,)))
+            return
+        batch.append((index, image, valid))
+        if len(batch) >= batch_size:
+            flush()
+
+    failed = True
+    try:
+        pool = (
+            ThreadPoolExecutor(max_workers=readers, thread_name_prefix="geocrobim-read") if readers else _InlinePool()
+        )
+        with pool:
+            order = iter(enumerate(windows))
+
+            def submit_next() -> None:
+                item = next(order, None)
+                if item is not None:
+                    pending.append((item[0], pool.submit(read, item[1])))
+
+            try:
+                for _ in range(depth):
+                    submit_next()
+                while pending:
+                    index, future = pending.popleft()
+                    submit_next()
+                    consume(index, *future.result())
+                flush()
+            finally:
+                for _, future in pending:
+                    future.cancel()
+        failed = False
+    finally:
+        if failed:  # the original error wins over anything the writer says while stopping
+            try:
+                writer.finish()
+            except BaseException:  # noqa: BLE001
+                logger.debug("writer error while stopping after a failure", exc_info=True)
+        else:
+            writer.finish()
+    report()
+    stats.wall_s = time.perf_counter() - start
+    return stats

@@ -1,0 +1,208 @@
+"""``geocrobim segment`` through the real CLI: outputs, --json, and every error path.
+
+Every error must be one line on stderr, a non-zero exit code (2 for bad usage), no
+traceback, and no file left in the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from click.testing import CliRunner
+
+from geocrobim.cli.main import cli
+
+EXPR = "the bright square"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from geocrobim.models.testing import make_test_checkpoint
+
+    return make_test_checkpoint(tmp_path_factory.mktemp("segment-cli") / "crobim_test")
+
+
+@pytest.fixture
+def scene(geotiff) -> Path:  # noqa: ANN001
+    data = np.full((3, 96, 112), 60, dtype=np.uint8)
+    data[:, 30:60, 40:80] = 230
+    return geotiff(data)
+
+
+def segment(*args: object, checkpoint: Path | None = None) -> object:
+    argv = ["segment", *map(str, args)]
+    if checkpoint is not None:
+        argv += ["--checkpoint", str(checkpoint)]
+    return CliRunner().invoke(cli, argv, obj={})
+
+
+def assert_one_line_error(result, code: int, *fragments: str) -> None:  # noqa: ANN001
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_segment_writes_outputs_and_a_json_summary(scene, checkpoint, tmp_path):
+    out = tmp_path / "out"
+    result = segment(scene, EXPR, "the river", "-o", out, "--json", "--probabilities", "--batch-size", 4,
+                     checkpoint=checkpoint)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"input", "crs", "width", "height", "model", "reading", "expressions", "timings", "warnings"}
+    assert summary["input"] == str(scene.resolve()) and summary["crs"] == "EPSG:32633"
+    assert (summary["width"], summary["height"]) == (112, 96)
+    assert summary["model"]["id"] == "crobim_test-test-seed0" and summary["model"]["tile_size"] == 64
+    assert summary["reading"]["windows"] == summary["reading"]["fine_windows_run"] == 4
+    assert [e["expression"] for e in summary["expressions"]] == [EXPR, "the river"]
+    for item in summary["expressions"]:
+        assert set(item) == {"expression", "outputs", "score", "instances", "area_m2", "components", "timings", "note"}
+        assert set(item["outputs"]) == {"mask", "probabilities", "vector", "quicklook"}
+        assert all(Path(p).is_file() for p in item["outputs"].values())
+        assert item["instances"] <= 1 and item["area_m2"] >= 0
+        with rasterio.open(item["outputs"]["mask"]) as src:
+            assert src.crs.to_epsg() == 32633 and src.shape == (96, 112) and src.nodata == 255
+    assert summary["timings"]["total_s"] > 0
+    assert not any(p.name.startswith(".") for p in out.iterdir())
+
+
+def test_expressions_file_and_human_summary(scene, checkpoint, tmp_path):
+    listing = tmp_path / "exprs.txt"
+    listing.write_text("# one per line\nthe pond\n", encoding="utf-8")
+    result = segment(scene, EXPR, "-o", tmp_path / "out", "--expressions-file", listing, "--format", "geojson",
+                     "--no-coarse", checkpoint=checkpoint)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert "'the pond'" in result.stderr and (tmp_path / "out" / "scene.the-pond.geojson").is_file()
+
+
+def test_over_long_expression_is_truncated_with_a_warning(scene, checkpoint, tmp_path):
+    long = " ".join(["the large red building next to the river"] * 6)
+    result = segment(scene, long, "-o", tmp_path / "out", checkpoint=checkpoint)
+    assert result.exit_code == 0, result.output
+    assert "truncated" in result.stderr
+
+
+def test_scene_without_crs_warns_and_succeeds(geotiff, checkpoint, tmp_path):
+    plain = geotiff(np.full((3, 64, 64), 100, np.uint8), name="plain.tif", crs=None, transform=(1, 0, 0, 0, 1, 0))
+    result = segment(plain, EXPR, "-o", tmp_path / "out", "--json", checkpoint=checkpoint)
+    assert result.exit_code == 0, result.output
+    assert "no CRS" in result.stderr and json.loads(result.stdout)["crs"] is None
+
+
+def test_all_nodata_scene_says_so_plainly(geotiff, checkpoint, tmp_path):
+    empty = geotiff(np.zeros((3, 64, 64), np.uint8), name="empty.tif", nodata=0)
+    result = segment(empty, EXPR, "-o", tmp_path / "out", "--json", checkpoint=checkpoint)
+    assert result.exit_code == 0, result.output
+    assert "no valid pixel" in result.stderr
+    item = json.loads(result.stdout)["expressions"][0]
+    assert item["instances"] == 0 and item["score"] is None and "no valid pixel" in item["note"]
+
+
+def truncated_tiff(tmp_path: Path) -> Path:
+    path = tmp_path / "truncated.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=256, height=256, count=3, dtype="uint8",
+                       crs="EPSG:32633", transform=rasterio.Affine(0.5, 0, 0, 0, -0.5, 0)) as dst:
+        dst.write(np.random.default_rng(0).integers(0, 255, (3, 256, 256), dtype=np.uint8))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def complex_tiff(tmp_path: Path) -> Path:
+    path = tmp_path / "complex.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=1, dtype="complex64",
+                       crs="EPSG:32633", transform=rasterio.Affine(0.5, 0, 0, 0, -0.5, 0)) as dst:
+        dst.write(np.ones((1, 8, 8), dtype=np.complex64))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "fragment"),
+    [
+        ("missing input", 1, "not found"),
+        ("not a raster", 1, "not a raster"),
+        ("truncated", 1, "truncated"),
+        ("unsupported dtype", 1, "unsupported data type"),
+        ("empty expression", 2, "empty or blank"),
+        ("blank expression", 2, "empty or blank"),
+        ("no expression", 2, "no expression"),
+        ("band out of range", 2, "out of range"),
+        ("bands not numbers", 2, "--bands"),
+        ("tile size zero", 2, "tile size"),
+        ("tile size huge", 2, "tile size"),
+        ("overlap too big", 2, "overlap"),
+        ("overlap negative", 2, "overlap"),
+        ("bad gsd", 2, "--gsd"),
+        ("bad range", 2, "--range"),
+        ("bad batch size", 2, "batch size"),
+        ("bad min-area", 2, "--min-area"),
+        ("unwritable output", 1, "output folder"),
+        ("missing expressions file", 1, "expressions file"),
+        ("unknown checkpoint", 1, "checkpoint"),
+    ],
+)
+def test_error_paths(case, code, fragment, scene, checkpoint, tmp_path):
+    out = tmp_path / "out"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    (tmp_path / "notes.tif").write_text("this is not a raster")
+    args = {
+        "missing input": [tmp_path / "nope.tif", EXPR],
+        "not a raster": [tmp_path / "notes.tif", EXPR],
+        "truncated": [truncated_tiff(tmp_path), EXPR],
+        "unsupported dtype": [complex_tiff(tmp_path), EXPR],
+        "empty expression": [scene, ""],
+        "blank expression": [scene, EXPR, "   "],
+        "no expression": [scene],
+        "band out of range": [scene, EXPR, "--bands", "4"],
+        "bands not numbers": [scene, EXPR, "--bands", "r,g,b"],
+        "tile size zero": [scene, EXPR, "--tile-size", "0"],
+        "tile size huge": [scene, EXPR, "--tile-size", "100000"],
+        "overlap too big": [scene, EXPR, "--overlap", "64"],
+        "overlap negative": [scene, EXPR, "--overlap", "-1"],
+        "bad gsd": [scene, EXPR, "--gsd", "0"],
+        "bad range": [scene, EXPR, "--range", "5"],
+        "bad batch size": [scene, EXPR, "--batch-size", "0"],
+        "bad min-area": [scene, EXPR, "--min-area", "-3"],
+        "unwritable output": [scene, EXPR],
+        "missing expressions file": [scene, EXPR, "--expressions-file", tmp_path / "none.txt"],
+        "unknown checkpoint": [scene, EXPR],
+    }[case]
+    target = blocker / "out" if case == "unwritable output" else out
+    ckpt = tmp_path / "no-such-checkpoint" if case == "unknown checkpoint" else checkpoint
+    result = segment(*args, "-o", target, checkpoint=ckpt)
+    assert_one_line_error(result, code, fragment)
+    assert leftovers(out) == []
+
+
+def test_existing_outputs_need_overwrite(scene, checkpoint, tmp_path):
+    out = tmp_path / "out"
+    assert segment(scene, EXPR, "-o", out, checkpoint=checkpoint).exit_code == 0
+    before = leftovers(out)
+    result = segment(scene, EXPR, "-o", out, checkpoint=checkpoint)
+    assert_one_line_error(result, 1, "already exists", "--overwrite")
+    assert leftovers(out) == before
+    assert segment(scene, EXPR, "-o", out, "--overwrite", checkpoint=checkpoint).exit_code == 0
+
+
+def test_verbose_shows_the_traceback(scene, checkpoint, tmp_path):
+    result = CliRunner().invoke(cli, ["-v", "segment", str(tmp_path / "nope.tif"), EXPR], obj={})
+    assert result.exit_code != 0 and isinstance(result.exception, FileNotFoundError)
+
+
+def test_quiet_prints_nothing_on_success(scene, checkpoint, tmp_path):
+    result = CliRunner().invoke(
+        cli, ["-q", "segment", str(scene), EXPR, "-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint)], obj={}
+    )
+    assert result.exit_code == 0 and result.output == ""

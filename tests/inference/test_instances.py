@@ -1,0 +1,62 @@
+"""Component scoring (fine x coarse support) and arbitration, block by block."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+
+from geocrobim.inference.instances import arbitrate, coarse_means, fine_means
+from geocrobim.vector import polygonize
+
+TRANSFORM = Affine(0.5, 0.0, 480_000.0, 0.0, -0.5, 5_120_000.0)
+
+
+def pixel_box(row: int, col: int, height: int, width: int) -> shapely.Polygon:
+    x0, y0 = TRANSFORM * (col, row)
+    x1, y1 = TRANSFORM * (col + width, row + height)
+    return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def test_fine_means_average_the_probability_inside_each_component(geotiff):
+    probs = np.zeros((2, 300, 260), dtype=np.uint8)
+    probs[0, 10:40, 10:50] = 200
+    probs[0, 10:20, 10:50] = 255  # a third of the component is brighter
+    probs[0, 250:290, 200:250] = 130  # crosses the 128 px block border used below
+    probs[1, 100:110, 100:110] = 160
+    path = geotiff(probs, name="prob.tif", block=64)
+    layers = [polygonize(path, band=b, threshold=0.5, workers=1).geometry.values for b in (1, 2)]
+    assert [len(g) for g in layers] == [2, 1]
+    means = fine_means(path, layers, block_size=128)
+    order = np.argsort([g.centroid.y for g in layers[0]])[::-1]  # top of the image first
+    assert means[0][order[0]] == pytest.approx((255 * 10 + 200 * 20) / 30 / 255)
+    assert means[0][order[1]] == pytest.approx(130 / 255)
+    assert means[1][0] == pytest.approx(160 / 255)
+    assert fine_means(path, [np.array([]), np.array([])]) == [pytest.approx([]), pytest.approx([])]
+
+
+def test_coarse_means_give_even_tiny_components_support():
+    coarse = np.zeros((10, 10), dtype=np.float32)
+    coarse[2, 3] = 0.8
+    coarse[7, 7] = 0.4
+    transform = TRANSFORM * Affine.scale(8)  # one coarse pixel = 8 x 8 source pixels
+    geoms = np.array([pixel_box(2 * 8 + 3, 3 * 8 + 2, 2, 2), pixel_box(7 * 8, 7 * 8, 16, 8)], dtype=object)
+    means = coarse_means(geoms, coarse, transform)
+    assert means[0] == pytest.approx(0.8)  # a 2 x 2 px component inside one coarse pixel
+    assert 0.0 < means[1] < 0.4  # spans (7, 7) and the empty pixel below (and touched edges)
+    assert coarse_means(np.array([], dtype=object), coarse, transform).shape == (0,)
+
+
+def test_arbitrate_ranks_and_keeps_the_best_or_all():
+    gdf = gpd.GeoDataFrame(
+        {"score": [0.2, 0.9, 0.5], "area_m2": [1.0, 2.0, 3.0]},
+        geometry=[pixel_box(0, 0, 1, 1), pixel_box(5, 5, 1, 1), pixel_box(9, 9, 1, 1)],
+        crs="EPSG:32633",
+    )
+    best = arbitrate(gdf, "best")
+    assert len(best) == 1 and best.score.iloc[0] == 0.9 and best["rank"].tolist() == [1]
+    every = arbitrate(gdf, "all")
+    assert every.score.tolist() == [0.9, 0.5, 0.2] and every["rank"].tolist() == [1, 2, 3]
+    assert len(arbitrate(gdf.iloc[:0], "best")) == 0

@@ -1,0 +1,334 @@
+"""End-to-end tests of segment_raster: real files in, real files out, reopened and checked."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from geocrobim.errors import OutputError
+from geocrobim.inference import segment_raster
+from geocrobim.inference.masks import MASK_NODATA
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def run(scene: Path, out: Path, predictor: Any, expressions: list[str] | None = None, **options: Any) -> Any:
+    return segment_raster(scene, expressions or ["the bright square"], output_dir=out, predictor=predictor, **options)
+
+
+def read(path: Path | str) -> tuple[np.ndarray, Any]:
+    with rasterio.open(path) as src:
+        return src.read(1), src.profile | {"tags": src.tags(ns="IMAGE_STRUCTURE"), "overviews": src.overviews(1)}
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_outputs_land_on_the_input_grid(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((120, 160), [(40, 60, 40, 40, 255)]))
+    result = run(scene, tmp_path / "out", stub(), probabilities=True, coarse=False)
+    paths = result.expressions[0].outputs
+    with rasterio.open(scene) as src:
+        crs, transform, shape = src.crs, src.transform, src.shape
+    for raster in (paths.mask, paths.probabilities):
+        with rasterio.open(raster) as out:
+            assert out.crs == crs and out.transform == transform and out.shape == shape
+            assert out.dtypes == ("uint8",)
+            assert out.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+    mask, profile = read(paths.mask)
+    assert profile["nodata"] == MASK_NODATA
+    expected = np.zeros((120, 160), dtype=np.uint8)
+    expected[40:80, 60:100] = 1
+    np.testing.assert_array_equal(mask, expected)  # brightness response: exactly the square
+    layer = gpd.read_file(paths.vector)
+    assert len(layer) == 1 and layer.crs.to_epsg() == 32633
+    assert layer.area_m2.iloc[0] == pytest.approx(40 * 40 * 0.25)
+    assert set(layer.columns) >= {"expression", "score", "area_m2", "model_id", "scene", "geometry"}
+    assert layer.expression.iloc[0] == "the bright square" and layer.scene.iloc[0] == scene.name
+    assert paths.quicklook.stat().st_size > 0 and paths.mask.with_suffix(".qml").exists()
+    assert files_in(tmp_path / "out") == sorted(
+        [paths.mask.name, paths.mask.with_suffix(".qml").name, paths.probabilities.name,
+         paths.probabilities.with_suffix(".qml").name, paths.vector.name, paths.vector.with_suffix(".qml").name,
+         paths.quicklook.name]
+    )
+
+
+@pytest.mark.parametrize("gsd", [None, 1.0])
+def test_constant_model_gives_a_constant_output_without_seams(geotiff, stub, constant_response, tmp_path, gsd):
+    rng = np.random.default_rng(0)
+    scene = geotiff(rng.integers(0, 255, (3, 150, 200), dtype=np.uint8))
+    predictor = stub(tile_size=32, response=constant_response(0.7))
+    result = run(scene, tmp_path / "out", predictor, probabilities=True, coarse=False, gsd=gsd, overlap=8)
+    prob, _ = read(result.expressions[0].outputs.probabilities)
+    values = np.unique(prob)
+    assert len(values) == 1 and abs(int(values[0]) - 0.7 * 255) <= 0.5  # one value everywhere: no seam
+    mask, _ = read(result.expressions[0].outputs.mask)
+    assert (mask == 1).all()
+    assert result.expressions[0].instances == 1
+    assert result.reading["footprint_px"] == (32 if gsd is None else 64)
+
+
+def test_reading_gsd_resamples_and_outputs_stay_on_the_source_grid(geotiff, stub, make_squares, tmp_path):
+    # 0.5 m source read at 1 m: windows of 32 model pixels cover 64 source pixels.
+    scene = geotiff(make_squares((160, 200), [(50, 70, 48, 48, 255)]))
+    predictor = stub(tile_size=32, gsd=1.0, keep_images=True)
+    result = run(scene, tmp_path / "out", predictor, coarse=False)
+    assert result.reading["reading_gsd_m"] == 1.0 and result.reading["footprint_px"] == 64
+    assert {c[2:] for c in predictor.calls} == {(32, 32)}  # the model saw tile-sized windows
+    mask, profile = read(result.expressions[0].outputs.mask)
+    assert mask.shape == (160, 200) and profile["transform"] == Affine(0.5, 0, 480_000, 0, -0.5, 5_120_000)
+    truth = np.zeros_like(mask, dtype=bool)
+    truth[50:98, 70:118] = True
+    iou = (truth & (mask == 1)).sum() / (truth | (mask == 1)).sum()
+    assert iou > 0.9
+
+
+def test_model_gsd_coarser_than_the_source_is_the_default_reading_gsd(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((100, 100), [(20, 20, 30, 30, 255)]))
+    result = run(scene, tmp_path / "out", stub(tile_size=32, gsd=2.0), coarse=False)
+    assert result.reading["reading_gsd_m"] == 2.0 and result.reading["footprint_px"] == 128
+    # A source coarser than the model is read as it is (no upsampling by default).
+    result = run(scene, tmp_path / "out2", stub(tile_size=32, gsd=0.1), coarse=False)
+    assert result.reading["reading_gsd_m"] == 0.5 and result.reading["footprint_px"] == 32
+
+
+def test_instances_best_keeps_the_highest_score_and_all_keeps_every_component(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((120, 200), [(20, 20, 30, 30, 200), (60, 120, 30, 30, 255)]))
+    every = run(scene, tmp_path / "all", stub(), instances="all", coarse=False)
+    best = run(scene, tmp_path / "best", stub(), coarse=False)
+    layer_all = gpd.read_file(every.expressions[0].outputs.vector)
+    layer_best = gpd.read_file(best.expressions[0].outputs.vector)
+    assert len(layer_all) == 2 and layer_all["rank"].tolist() == [1, 2]
+    assert layer_all.score.iloc[0] > layer_all.score.iloc[1]
+    assert len(layer_best) == 1 and layer_best.score.iloc[0] == pytest.approx(1.0, abs=0.01)
+    mask, _ = read(best.expressions[0].outputs.mask)
+    assert mask[60:90, 120:150].all() and not mask[20:50, 20:50].any()
+    mask_all, _ = read(every.expressions[0].outputs.mask)
+    assert mask_all[60:90, 120:150].all() and mask_all[20:50, 20:50].all()
+    assert every.expressions[0].instances == 2 and every.expressions[0].components == 2
+
+
+def test_coarse_pass_restricts_the_fine_pass_to_windows_near_candidates(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((480, 640), [(200, 300, 60, 60, 255)]))
+    full, near = stub(), stub()
+    everything = run(scene, tmp_path / "all", full, coarse=False)
+    coarse = run(scene, tmp_path / "coarse", near)
+    assert not everything.reading["coarse"] and coarse.reading["coarse"]
+    assert coarse.reading["coarse_windows"] >= 1 and not coarse.reading["coarse_fallback"]
+    fine_run = coarse.reading["fine_windows_run"]
+    assert fine_run == near.windows - coarse.reading["coarse_windows"]
+    assert fine_run < everything.reading["fine_windows_run"] / 4 == full.windows / 4
+    a, _ = read(everything.expressions[0].outputs.mask)
+    b, _ = read(coarse.expressions[0].outputs.mask)
+    np.testing.assert_array_equal(a, b)
+    assert coarse.expressions[0].score == pytest.approx(1.0, abs=0.05)  # fine 1.0 x coarse support ~1
+
+
+def test_coarse_pass_that_finds_nothing_falls_back_to_every_window(geotiff, stub, make_squares, tmp_path, caplog):
+    scene = geotiff(make_squares((480, 640), []))
+    with caplog.at_level(logging.WARNING, logger="geocrobim"):
+        result = run(scene, tmp_path / "out", stub())
+    assert result.reading["coarse_fallback"]
+    assert result.reading["fine_windows_run"] == result.reading["windows"]
+    assert any("falling back to all windows" in w for w in result.warnings)
+    assert result.expressions[0].instances == 0 and result.expressions[0].score is None
+    assert "no pixel reached" in result.expressions[0].note
+
+
+def test_expressions_share_every_image_encoder_call(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((100, 130), [(20, 20, 30, 30, 255)]))
+    one, two = stub(), stub()
+    run(scene, tmp_path / "one", one, ["a"], coarse=False)
+    result = run(scene, tmp_path / "two", two, ["a", "the second one"], coarse=False)
+    assert [c[0] for c in one.calls] == [c[0] for c in two.calls]  # same windows, same batches
+    assert {c[1] for c in two.calls} == {2}  # every call scored both expressions
+    assert [e.outputs.mask.name for e in result.expressions] == ["scene.a.mask.tif", "scene.the-second-one.mask.tif"]
+
+
+def test_real_model_runs_its_image_encoder_once_per_window(geotiff, test_predictor, tmp_path):
+    rng = np.random.default_rng(1)
+    scene = geotiff(rng.integers(0, 255, (3, 100, 120), dtype=np.uint8))
+    seen: list[int] = []
+    hook = test_predictor.model.image_encoder.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]))
+    try:
+        single = run(scene, tmp_path / "one", test_predictor, ["the red roof"], coarse=False, batch_size=4)
+        windows_single = sum(seen)
+        seen.clear()
+        double = run(scene, tmp_path / "two", test_predictor, ["the red roof", "the river"], coarse=False, batch_size=4)
+    finally:
+        hook.remove()
+    assert windows_single == sum(seen) == single.reading["fine_windows_run"] == double.reading["windows"]
+    for item in double.expressions:
+        with rasterio.open(item.outputs.mask) as src:
+            assert src.shape == (100, 120) and src.crs.to_epsg() == 32633
+            assert set(np.unique(src.read(1))) <= {0, 1}
+
+
+def test_nodata_windows_are_skipped_and_masked(geotiff, stub, tmp_path):
+    data = np.full((3, 96, 160), 200, dtype=np.uint8)
+    data[:, :, :80] = 0  # left half is nodata
+    scene = geotiff(data, nodata=0)
+    predictor = stub(tile_size=32)
+    result = run(scene, tmp_path / "out", predictor, coarse=False, overlap=0)
+    # 5 x 3 windows of 32 px without overlap; the 2.5 left columns of windows hold no data.
+    assert result.reading["windows"] == 15 and result.reading["fine_windows_skipped"] == 6
+    assert predictor.windows == 9
+    mask, _ = read(result.expressions[0].outputs.mask)
+    assert (mask[:, :80] == MASK_NODATA).all() and (mask[:, 80:] == 1).all()
+
+
+def test_alpha_band_and_internal_mask_are_invalid_pixels(geotiff, stub, tmp_path):
+    rgba = np.full((4, 64, 96), 220, dtype=np.uint8)
+    rgba[3, :32] = 0  # transparent top half
+    alpha_scene = geotiff(rgba, name="rgba.tif", colorinterp=["red", "green", "blue", "alpha"])
+    internal = np.ones((64, 96), dtype=bool)
+    internal[:, 48:] = False
+    mask_scene = geotiff(np.full((3, 64, 96), 220, dtype=np.uint8), name="masked.tif", mask=internal)
+    cases = (
+        (alpha_scene, (slice(0, 32), slice(None)), 3),  # the top row of three 32 px windows
+        (mask_scene, (slice(None), slice(48, None)), 2),  # the right column of two (the middle one is half valid)
+    )
+    for scene, invalid, skipped in cases:
+        result = run(scene, tmp_path / scene.stem, stub(), coarse=False, overlap=0)
+        mask, _ = read(result.expressions[0].outputs.mask)
+        assert (mask[invalid] == MASK_NODATA).all()
+        valid = np.ones(mask.shape, dtype=bool)
+        valid[invalid] = False
+        assert (mask[valid] == 1).all()
+        assert result.reading["fine_windows_skipped"] == skipped
+
+
+def test_all_nodata_scene_gives_an_empty_mask_and_layer(geotiff, stub, tmp_path, caplog):
+    scene = geotiff(np.zeros((3, 64, 64), dtype=np.uint8), nodata=0)
+    predictor = stub()
+    with caplog.at_level(logging.WARNING, logger="geocrobim"):
+        result = run(scene, tmp_path / "out", predictor)
+    assert predictor.windows == 0 and result.reading["no_valid_pixels"]
+    item = result.expressions[0]
+    assert item.instances == 0 and item.score is None and "no valid pixel" in item.note
+    assert any("no valid pixel" in w for w in result.warnings)
+    mask, _ = read(item.outputs.mask)
+    assert (mask == MASK_NODATA).all()
+    assert len(gpd.read_file(item.outputs.vector)) == 0
+
+
+def test_uint16_float_nan_and_geographic_inputs(geotiff, stub, tmp_path):
+    u16 = np.full((1, 80, 80), 1000, dtype=np.uint16)
+    u16[0, 20:50, 20:50] = 4000
+    u16[0, 0, 0] = 0
+    result = run(geotiff(u16, name="u16.tif"), tmp_path / "u16", stub(), coarse=False)
+    mask, _ = read(result.expressions[0].outputs.mask)
+    assert mask[22:48, 22:48].all() and not mask[60:, 60:].any()
+
+    f32 = np.full((3, 80, 80), 0.1, dtype=np.float32)
+    f32[:, 20:50, 20:50] = 0.9
+    f32[:, 60:, :] = np.nan
+    result = run(geotiff(f32, name="f32.tif"), tmp_path / "f32", stub(), coarse=False)
+    mask, _ = read(result.expressions[0].outputs.mask)
+    assert (mask[60:] == MASK_NODATA).all() and mask[22:48, 22:48].all() and not mask[:15, :15].any()
+
+    geo = np.zeros((3, 80, 80), dtype=np.uint8)
+    geo[:, 20:50, 20:50] = 255
+    scene = geotiff(geo, name="geo.tif", crs="EPSG:4326", transform=(1e-5, 0, 10.0, 0, -1e-5, 45.0))
+    result = run(scene, tmp_path / "geo", stub(), coarse=False)
+    assert result.crs == "EPSG:4326"
+    assert result.reading["source_gsd_m"] == pytest.approx(0.95, abs=0.05)  # ~1.1 m x ~0.79 m at 45 N
+    layer = gpd.read_file(result.expressions[0].outputs.vector)
+    assert layer.crs.to_epsg() == 4326
+    assert layer.area_m2.iloc[0] == pytest.approx(30 * 30 * 1.11 * 0.787, rel=0.03)
+
+
+def test_scene_without_crs_warns_and_writes_pixel_space_outputs(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((64, 64), [(10, 10, 20, 20, 255)]), crs=None, transform=(1, 0, 0, 0, 1, 0))
+    result = run(scene, tmp_path / "out", stub(), coarse=False)
+    assert result.crs is None and any("no CRS" in w for w in result.warnings)
+    with rasterio.open(result.expressions[0].outputs.mask) as src:
+        assert src.crs is None and src.shape == (64, 64)
+
+
+@pytest.mark.parametrize("name", ["hro_rgb_crop.tif", "landsat8_b4_crop.tif", "shade_crop.tif"])
+def test_real_rasters(stub, tmp_path, name):
+    # Striped NAD83 UTM RGB with non-square pixels; striped uint16 Landsat; tiled Web Mercator
+    # hillshade with nodata 255 and overviews. The stub keeps this about the engine.
+    result = run(DATA / name, tmp_path, stub(tile_size=64), ["the large building"], probabilities=True)
+    item = result.expressions[0]
+    with rasterio.open(DATA / name) as src, rasterio.open(item.outputs.mask) as mask:
+        assert (mask.crs, mask.transform, mask.shape) == (src.crs, src.transform, src.shape)
+        values = mask.read(1)
+        if src.nodata is not None:  # shade: nodata 255 over most of the crop
+            invalid = src.read_masks(1) == 0
+            assert invalid.any() and (values[invalid] == MASK_NODATA).all()
+        assert set(np.unique(values)) <= {0, 1, MASK_NODATA}
+    assert result.reading["fine_windows_run"] + result.reading["fine_windows_skipped"] == result.reading[
+        "fine_windows_selected"
+    ]
+
+
+def test_failure_leaves_no_output(geotiff, stub, make_squares, tmp_path, monkeypatch):
+    scene = geotiff(make_squares((64, 64), [(10, 10, 20, 20, 255)]))
+
+    def broken(images: np.ndarray, expression: int) -> np.ndarray:
+        raise RuntimeError("model exploded")
+
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError, match="model exploded"):
+        run(scene, out, stub(response=broken))
+    assert files_in(out) == []
+
+    import geocrobim.inference.engine as engine
+
+    def failing_quicklook(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(engine, "write_quicklook", failing_quicklook)
+    with pytest.raises(OSError, match="disk full"):
+        run(scene, out, stub(), ["one", "two"], probabilities=True)
+    assert files_in(out) == []
+
+
+def test_existing_outputs_are_refused_without_overwrite(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((64, 64), [(10, 10, 20, 20, 255)]))
+    first = run(scene, tmp_path, stub(), coarse=False)
+    before = first.expressions[0].outputs.mask.stat().st_mtime_ns
+    predictor = stub()
+    with pytest.raises(OutputError, match="already exists"):
+        run(scene, tmp_path, predictor, coarse=False)
+    assert predictor.calls == []  # refused before any model work
+    assert first.expressions[0].outputs.mask.stat().st_mtime_ns == before
+    again = run(scene, tmp_path, stub(), coarse=False, overwrite=True)
+    assert again.expressions[0].instances == 1
+
+
+def test_progress_reports_every_window_and_simplify_min_area_apply(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((100, 100), [(10, 10, 40, 40, 255), (70, 70, 4, 4, 255)]))
+    seen: list[tuple[int, int]] = []
+    result = run(
+        scene, tmp_path / "out", stub(), coarse=False, instances="all", min_area=10.0, simplify=0.5,
+        progress=lambda done, total: seen.append((done, total)), vector_format="fgb",
+    )
+    assert seen[-1][0] == seen[-1][1] == result.reading["windows"]
+    assert all(b[0] >= a[0] for a, b in zip(seen, seen[1:]))
+    layer = gpd.read_file(result.expressions[0].outputs.vector)
+    assert len(layer) == 1  # the 2 m x 2 m = 4 m2 square is under --min-area 10
+    assert result.expressions[0].outputs.vector.suffix == ".fgb"
+    mask, _ = read(result.expressions[0].outputs.mask)
+    assert not mask[70:74, 70:74].any()  # the mask holds exactly the kept instances
+
+
+def test_serial_and_threaded_pipelines_write_the_same_probabilities(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((150, 170), [(20, 30, 50, 60, 255), (90, 100, 30, 30, 180)]))
+    outputs = []
+    for readers in (0, 1, 3):
+        result = run(scene, tmp_path / f"r{readers}", stub(), probabilities=True, coarse=False, readers=readers,
+                     batch_size=3)
+        outputs.append(read(result.expressions[0].outputs.probabilities)[0])
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    np.testing.assert_array_equal(outputs[0], outputs[2])
