@@ -75,6 +75,8 @@ def render(info: dict[str, Any]) -> str:
     lines.append(f"  model id:    {meta.get('model_id', 'unknown')}")
     lines.append(f"  image size:  {config.get('image_size', '?')} px, {config.get('num_classes', '?')}-class")
     lines.append(f"  trained on:  {meta.get('trained_on', 'not stated')}")
+    if meta.get("notes"):
+        lines.append(f"  notes:       {meta['notes']}")
     gsd = meta.get("gsd_m")
     lines.append(f"  GSD:         {'not stated' if gsd is None else f'{gsd} m'}")
     metrics = meta.get("metrics") or {}
