@@ -38,12 +38,16 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     """Send geocrobim's log records to stderr at a level set by -v/-q."""
     level = logging.ERROR if quiet else logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING
     root = logging.getLogger("geocrobim")
-    root.setLevel(level)
-    if not any(getattr(h, "_geocrobim", False) for h in root.handlers):
+    # -q silences the console handler, not the logger: warnings must still reach the
+    # handlers that collect them for the --json summary (inference.engine).
+    root.setLevel(min(level, logging.WARNING))
+    handler = next((h for h in root.handlers if getattr(h, "_geocrobim", False)), None)
+    if handler is None:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("geocrobim: %(levelname)s: %(message)s"))
         handler._geocrobim = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    handler.setLevel(level)
     root.propagate = False
 
 
