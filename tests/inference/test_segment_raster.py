@@ -127,8 +127,9 @@ def test_coarse_pass_restricts_the_fine_pass_to_windows_near_candidates(geotiff,
     assert fine_run == near.windows - coarse.reading["coarse_windows"]
     assert fine_run < everything.reading["fine_windows_run"] / 4 == full.windows / 4
     a, _ = read(everything.expressions[0].outputs.mask)
-    b, _ = read(coarse.expressions[0].outputs.mask)
+    b, profile = read(coarse.expressions[0].outputs.mask)
     np.testing.assert_array_equal(a, b)
+    assert profile["overviews"] == [2] and profile["tags"]["LAYOUT"] == "COG"  # 640 px: one overview level
     assert coarse.expressions[0].score == pytest.approx(1.0, abs=0.05)  # fine 1.0 x coarse support ~1
 
 
