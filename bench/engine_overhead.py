@@ -1,9 +1,9 @@
 """Engine overhead: ``segment`` end to end against the model alone over the same windows.
 
-    python bench/engine_overhead.py [--size 8192] [--batch-size 8] [--repeats 1]
+    python bench/engine_overhead.py [--size 8192] [--batch-size 8] [--repeats 2]
 
 Writes a synthetic SIZE x SIZE 3-band uint8 GeoTIFF (EPSG:32633, 0.5 m, tiled 512,
-uncompressed): a uniform grey ground with a few hundred textured 'objects'. The test
+uncompressed): a uniform grey ground with SIZE / 64 textured squares ("objects"). The test
 checkpoint (crobim_test, random weights) gives probabilities under 0.5 on the uniform
 ground and a speckle of components on the objects, so vectorising has work to do
 without the pathological millions of components that a random model makes on noise.

@@ -62,8 +62,9 @@ class CoarseGrid:
         return Window(window.col_off * f, window.row_off * f, window.width * f, window.height * f)
 
     def transform(self, scene_transform: Affine) -> Affine:
-        """Pixel-to-CRS transform of the coarse grid."""
-        return scene_transform * Affine.scale(self.factor)
+        """Pixel-to-CRS transform of the coarse grid (the scene's, with pixels ``factor`` times larger)."""
+        t, f = scene_transform, self.factor
+        return Affine(t.a * f, t.b * f, t.c, t.d * f, t.e * f, t.f)  # = t @ scale(f), without the operator
 
 
 def plan_coarse(width: int, height: int, plan: ReadPlan) -> CoarseGrid | None:

@@ -15,8 +15,8 @@ TRANSFORM = Affine(0.5, 0.0, 480_000.0, 0.0, -0.5, 5_120_000.0)
 
 
 def pixel_box(row: int, col: int, height: int, width: int) -> shapely.Polygon:
-    x0, y0 = TRANSFORM * (col, row)
-    x1, y1 = TRANSFORM * (col + width, row + height)
+    x0, y0 = TRANSFORM @ (col, row)
+    x1, y1 = TRANSFORM @ (col + width, row + height)
     return shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
@@ -41,7 +41,7 @@ def test_coarse_means_give_even_tiny_components_support():
     coarse = np.zeros((10, 10), dtype=np.float32)
     coarse[2, 3] = 0.8
     coarse[7, 7] = 0.4
-    transform = TRANSFORM * Affine.scale(8)  # one coarse pixel = 8 x 8 source pixels
+    transform = TRANSFORM @ Affine.scale(8)  # one coarse pixel = 8 x 8 source pixels
     geoms = np.array([pixel_box(2 * 8 + 3, 3 * 8 + 2, 2, 2), pixel_box(7 * 8, 7 * 8, 16, 8)], dtype=object)
     means = coarse_means(geoms, coarse, transform)
     assert means[0] == pytest.approx(0.8)  # a 2 x 2 px component inside one coarse pixel

@@ -62,11 +62,11 @@ def test_no_geometries_give_an_empty_label_raster():
 
 
 def test_multipolygons_and_a_rotated_grid():
-    transform = Affine.rotation(30) * Affine.scale(2.0, -2.0)
+    transform = Affine.rotation(30) @ Affine.scale(2.0, -2.0)
     squares = [shapely.box(0, 0, 2, 2), shapely.box(4, 1, 6, 3), shapely.box(0, 5, 3, 6)]
     multi = shapely.MultiPolygon(squares[:2])
     in_map = shapely.transform(
-        np.array([multi, squares[2]], dtype=object), lambda xy: np.column_stack(transform * (xy[:, 0], xy[:, 1]))
+        np.array([multi, squares[2]], dtype=object), lambda xy: np.column_stack(transform @ (xy[:, 0], xy[:, 1]))
     )
     labels = Edges.from_geometries(in_map, transform).window(Window(0, 0, 7, 7))
     expected = np.zeros((7, 7), dtype=np.int32)
