@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import geocrobim
 from geocrobim.errors import CheckpointError, InputNotFoundError, UsageError
+from geocrobim.weights import DEFAULT_CHECKPOINT_DIR
 
 HASH_MODES = ("quick", "full")
 #: Bytes read at each end of a file by the quick hash.
@@ -86,7 +86,7 @@ def checkpoint_dir(checkpoint: str | os.PathLike[str]) -> Path:
         InputNotFoundError, CheckpointError: nothing usable there.
     """
     if str(checkpoint) == "default":
-        path = Path(geocrobim.__file__).resolve().parent / "weights" / "default"
+        path = DEFAULT_CHECKPOINT_DIR
     else:
         path = Path(checkpoint).expanduser()
         if path.is_file():

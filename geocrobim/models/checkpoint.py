@@ -32,11 +32,10 @@ from geocrobim.models.config import CroBIMConfig
 from geocrobim.models.crobim import CroBIM
 from geocrobim.models.safety import refuse_pickle
 from geocrobim.models.text_encoder import TextTokenizer
+from geocrobim.weights import DEFAULT_CHECKPOINT_DIR  # module global: tests point it elsewhere
 
 logger = logging.getLogger(__name__)
 
-#: Where ``load_checkpoint("default")`` looks.
-DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "weights" / "default"
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
