@@ -30,7 +30,7 @@ class SyntheticReferring(Dataset[Sample]):
         themes: restrict scene themes.
 
     Samples carry ``image`` (3, H, W) uint8, ``mask`` (H, W) long, ``expression``,
-    ``id`` and ``gsd`` (metres).
+    ``id`` and ``gsd`` (metres, of the image as served: resizing changes it).
     """
 
     def __init__(
@@ -64,9 +64,11 @@ class SyntheticReferring(Dataset[Sample]):
             raise IndexError(index)
         chip = self.generator.sample(self.offset + index)
         image, mask = chip.image, chip.mask > 0
+        gsd = chip.gsd
         if self.image_size is not None:
             image, mask = resize_pair(image, mask, self.image_size)
+            gsd = chip.gsd * chip.mask.shape[0] / self.image_size
         g = self.generator
         sample = to_sample(image, mask, chip.expression, f"synth-{g.split}-{g.seed}-{self.offset + index}")
-        sample["gsd"] = chip.gsd
+        sample["gsd"] = gsd
         return self.transforms(sample) if self.transforms is not None else sample

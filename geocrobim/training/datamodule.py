@@ -211,13 +211,15 @@ class SyntheticDataModule(ReferringDataModule):
         val_size: validation samples.
         test_size: test samples.
         chip_size: rendered chip side in pixels (resized to ``image_size`` if different).
-        gsds: ground sample distances in metres, one drawn per scene.
+        gsds: ground sample distances in metres, one drawn per scene, as rendered (the
+            model sees ``gsd * chip_size / image_size``, which the checkpoint records).
         per_scene: expressions per rendered training scene (rendering is the costly part).
         eval_per_scene: expressions per validation/test scene.
         seed: base seed of all three streams (and of the random-boxes subset).
         batch_size: training samples per batch and process.
         image_size: side S the chips are resized to (the model's input size).
-        gsd_m: GSD recorded in the exported checkpoint (None: the median of ``gsds``).
+        gsd_m: GSD recorded in the exported checkpoint (None: the median GSD the model
+            sees, i.e. of ``gsds`` scaled by ``chip_size / image_size``).
         trained_on: description recorded in the exported checkpoint (None: generated).
         **kwargs: as :class:`ReferringDataModule` (num_workers, eval_batch_size, hflip,
             vflip, random_boxes).
@@ -248,16 +250,20 @@ class SyntheticDataModule(ReferringDataModule):
             gsds=gsd_list,
             seed=seed,
         )
+        # The model sees chips resized to image_size: its GSD is the rendered one times this.
+        scale = chip_size / image_size
+        seen = [g * scale for g in gsd_list]
         trained_on = trained_on or (
             f"synthetic referring chips (geocrobim.data.synthetic, seed {seed}, {chip_size} px, "
-            f"GSD {min(gsd_list):g}-{max(gsd_list):g} m)"
+            f"GSD {min(gsd_list):g}-{max(gsd_list):g} m"
+            + (f", resized to {image_size} px: {min(seen):g}-{max(seen):g} m)" if scale != 1 else ")")
         )
-        median = float(np.median(gsd_list))
+        median = float(np.median(seen))
         super().__init__(
             build, batch_size=batch_size, image_size=image_size, seed=seed, trained_on=trained_on,
             gsd_m=gsd_m if gsd_m is not None else median, **kwargs,
         )  # fmt: skip
-        self.gsds = gsd_list
+        self.gsds = seen
 
     def metadata(self) -> dict[str, Any]:
         return {**super().metadata(), "gsd_range_m": [min(self.gsds), max(self.gsds)]}

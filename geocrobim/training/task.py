@@ -82,8 +82,10 @@ class ReferringSegmentationTask(BaseTask):
             ``crobim_test``); see ``geocrobim.models.list_models()``.
         model_overrides: config overrides for the preset, dotted keys or nested dicts,
             e.g. ``{"text_encoder.pretrained": "/models/bert-base-uncased", "num_classes": 1}``.
-        init_checkpoint: start from a geocrobim checkpoint directory (its config and
-            tokenizer; ``model``, ``model_overrides`` and ``tokenizer`` are then ignored).
+        init_checkpoint: start from a geocrobim checkpoint directory (its weights, config
+            and tokenizer; ``model`` and ``tokenizer`` are then ignored, and
+            ``model_overrides`` may change only settings that keep the weights' shapes,
+            such as ``image_size``).
         tokenizer: a tokenizer directory (``vocab.txt`` or ``tokenizer.json``), or
             ``"builtin"`` (the self-made WordPiece vocab of the synthetic grammar, for
             models without pretrained BERT). None: the checkpoint's, else the
@@ -132,12 +134,26 @@ class ReferringSegmentationTask(BaseTask):
         """Build the model and its tokenizer from the preset (or the init checkpoint)."""
         hp = self.hparams
         if hp["init_checkpoint"]:
-            fixed = ("model_overrides", "tokenizer", "max_tokens", "text_trainable_layers")
+            fixed = ("tokenizer", "max_tokens", "text_trainable_layers")
             ignored = [k for k in fixed if hp[k] is not None]
             if ignored:
                 logger.warning("init_checkpoint given: ignoring %s (the checkpoint fixes them)", ", ".join(ignored))
             ckpt = load_checkpoint(hp["init_checkpoint"])
-            self.model, self.tokenizer = ckpt.model.train(), ckpt.tokenizer
+            self.model, self.tokenizer = ckpt.model, ckpt.tokenizer
+            if hp["model_overrides"]:
+                # Overrides that keep every weight's shape (image_size, drop_path_rate, ...)
+                # continue training the same weights under a changed config; any other
+                # override fails in load_state_dict's strict key/shape check.
+                config = ckpt.config.replace(**hp["model_overrides"])
+                self.model = CroBIM(config, load_pretrained=False)
+                try:
+                    self.model.load_state_dict(ckpt.model.state_dict())
+                except RuntimeError as exc:
+                    raise UsageError(
+                        f"model_overrides {hp['model_overrides']} change the shape of {ckpt.path}'s weights; "
+                        "with init_checkpoint override only settings that keep them (e.g. image_size)"
+                    ) from exc
+            self.model.train()
             logger.info("initialised from checkpoint %s", ckpt.path)
             return
         overrides = dict(hp["model_overrides"] or {})

@@ -42,7 +42,8 @@ def test_synthetic_batches_are_resized_tokenised_and_normalised() -> None:
     assert all(isinstance(e, str) and e for e in batch["expression"])
     val = next(iter(dm.val_dataloader()))
     assert val["image"].shape == (2, 3, 48, 48)
-    assert dm.metadata()["gsd_m"] == 0.5 and "GSD 0.5-0.5 m" in dm.metadata()["trained_on"]
+    # 64 px chips at 0.5 m served at 48 px: the model sees 0.5 * 64 / 48 m per pixel.
+    assert dm.metadata()["gsd_m"] == pytest.approx(0.5 * 64 / 48) and "GSD 0.5-0.5 m" in dm.metadata()["trained_on"]
 
 
 def test_synthetic_is_deterministic_and_eval_streams_are_not_training_streams() -> None:
@@ -112,3 +113,13 @@ def test_open_dataset_errors() -> None:
     dm = SyntheticDataModule(train_size=2, chip_size=32)
     with pytest.raises(UsageError, match="no tokenizer"):
         dm.setup("fit")
+
+
+def test_synthetic_metadata_records_the_gsd_the_model_sees() -> None:
+    # Chips rendered at 64 px and served at 32 px show each metre at half the pixels.
+    dm = SyntheticDataModule(train_size=2, chip_size=64, image_size=32, gsds=[0.5, 1.0, 2.0])
+    meta = dm.metadata()
+    assert meta["gsd_range_m"] == [1.0, 4.0] and meta["gsd_m"] == 2.0
+    assert "resized to 32 px: 1-4 m" in meta["trained_on"]
+    same = SyntheticDataModule(train_size=2, chip_size=64, image_size=64, gsds=[0.5, 1.0]).metadata()
+    assert same["gsd_range_m"] == [0.5, 1.0] and same["gsd_m"] == 0.75 and "resized" not in same["trained_on"]

@@ -68,6 +68,20 @@ def test_init_checkpoint_and_tokenizer_errors(tiny_checkpoint: Path) -> None:
     assert other.tokenizer.vocab_size == ckpt.tokenizer.vocab_size
 
 
+def test_init_checkpoint_with_shape_keeping_overrides(tiny_checkpoint: Path) -> None:
+    ckpt = load_checkpoint(tiny_checkpoint)
+    size = ckpt.config.image_size + 32  # any valid size: the convolutional weights do not depend on it
+    task = ReferringSegmentationTask(init_checkpoint=str(tiny_checkpoint), model_overrides={"image_size": size})
+    assert task.model.config.image_size == size and task.model.training
+    assert task.model.config.replace(image_size=ckpt.config.image_size) == ckpt.config
+    loaded = ckpt.model.state_dict()
+    assert all(torch.equal(v, loaded[k]) for k, v in task.model.state_dict().items())
+    with pytest.raises(UsageError, match="change the shape"):
+        ReferringSegmentationTask(
+            init_checkpoint=str(tiny_checkpoint), model_overrides={"text_encoder.hidden": 2 * ckpt.config.text_encoder.hidden}
+        )
+
+
 @pytest.mark.filterwarnings("ignore:You are trying to `self.log\(\)`")
 def test_training_step_runs_backward() -> None:
     task = _task()
