@@ -88,7 +88,7 @@ def batch(
 
     texts = list(expressions)
     if engine["expressions_file"] is not None:
-        from geocrobim.inference.expressions import read_expressions_file  # imports the engine; only when asked
+        from geocrobim.inference.expressions import read_expressions_file  # torch-free (lazy package)
 
         texts += read_expressions_file(engine["expressions_file"])
     items = collect_items(inputs, texts, asset=asset, exclude=[output_dir])

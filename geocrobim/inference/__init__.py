@@ -14,11 +14,26 @@ batched model, writer), :mod:`.grounding` (coarse pass, candidates), :mod:`.pass
 
 from __future__ import annotations
 
-from geocrobim.compat import ensure_torchvision_importable
+from typing import TYPE_CHECKING, Any
 
-ensure_torchvision_importable()  # before anything imports timm/transformers (and torchvision)
-
-from geocrobim.inference.engine import DEFAULT_BATCH_SIZE, THRESHOLD, segment_raster  # noqa: E402
-from geocrobim.inference.result import ExpressionResult, SegmentResult  # noqa: E402
+if TYPE_CHECKING:
+    from geocrobim.inference.engine import DEFAULT_BATCH_SIZE, THRESHOLD, segment_raster
+    from geocrobim.inference.result import ExpressionResult, SegmentResult
 
 __all__ = ["DEFAULT_BATCH_SIZE", "THRESHOLD", "ExpressionResult", "SegmentResult", "segment_raster"]
+
+_HOMES = {
+    "DEFAULT_BATCH_SIZE": "engine", "THRESHOLD": "engine", "segment_raster": "engine",
+    "ExpressionResult": "result", "SegmentResult": "result",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy (PEP 562): torch-free submodules such as .expressions and .outputs serve the
+    # batch driver and the CLI without loading the engine; the model loads torch (and
+    # sets up torchvision, geocrobim.compat) only when a run needs it.
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
