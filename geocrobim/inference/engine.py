@@ -32,7 +32,7 @@ from geocrobim.inference.expressions import clean_expressions, unique_slugs
 from geocrobim.inference.grounding import CoarseGrid
 from geocrobim.inference.masks import MASK_NODATA, write_final_rasters
 from geocrobim.inference.outputs import ExpressionPaths, Staging, plan_outputs, vector_extension
-from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coarse_pass, fine_pass
+from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coarse_pass, fine_pass, on_cpu
 from geocrobim.inference.quicklook import QuicklookCanvas
 from geocrobim.inference.reading import plan_reading
 from geocrobim.inference.result import ExpressionResult, SegmentResult
@@ -62,6 +62,11 @@ GDAL_CACHE_MB = 64
 CPU_READERS = 1
 #: Reader threads with a GPU model, whose windows/s need several CPU threads to feed.
 GPU_READERS = 4
+#: Polygonising block edge. A referred object leaves most of the scene background, and
+#: GDAL's polygoniser scans the bounding box of each block's foreground: 1024 px blocks
+#: halve that scan for a scene's scattered components (0.95 s -> 0.57 s on the 8192^2
+#: overhead bench) and cost ~10 % more merging when one holey component covers the scene.
+VECTOR_BLOCK = 1024
 
 
 def segment_raster(
@@ -167,8 +172,7 @@ def _check_options(batch_size: int, instances: str, simplify: float, min_area: f
 def _readers(readers: int | None, predictor: PredictorLike) -> int:
     if readers is not None:
         return readers
-    on_gpu = getattr(getattr(predictor, "device", None), "type", "cpu") == "cuda"
-    return GPU_READERS if on_gpu else CPU_READERS
+    return CPU_READERS if on_cpu(predictor) else GPU_READERS
 
 
 def _load(predictor: PredictorLike | None, checkpoint: str | Path, device: str) -> PredictorLike:
@@ -297,7 +301,9 @@ class _Run:
             # scoring rasterises them; simplification is for the written vectors only.
             # One process: with torch loaded the pool would need forkserver workers, whose
             # start-up and memory outweigh the gain for a model's few components.
-            gdf = polygonize(self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=min_area, workers=1)
+            gdf = polygonize(
+                self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=min_area, workers=1, block_size=VECTOR_BLOCK
+            )
             result.components = len(gdf)
             result.timings["polygonize_s"] = time.perf_counter() - t
             layers.append(gdf)

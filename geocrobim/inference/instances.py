@@ -25,9 +25,9 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio import features
+from rasterio.windows import Window
 
 from geocrobim.inference.labels import Edges
-from geocrobim.vector.polygonize import block_windows
 
 logger = logging.getLogger(__name__)
 
@@ -35,14 +35,19 @@ Instances = Literal["best", "all"]
 INSTANCE_CHOICES: tuple[str, ...] = ("best", "all")
 
 
-def fine_means(prob_path: str | os.PathLike[str], layers: Sequence[np.ndarray], block_size: int = 2048) -> list[np.ndarray]:
+def fine_means(prob_path: str | os.PathLike[str], layers: Sequence[np.ndarray], block_size: int = 1024) -> list[np.ndarray]:
     """Mean blended probability (0-1) inside each component, per expression.
+
+    The components' pixels come as runs (:meth:`Edges.spans`); the probability GeoTIFF
+    is read in full-width row bands of about ``block_size ** 2`` pixels, and only the
+    columns the band's runs reach. The runs' pixels are gathered and summed per
+    component: the work follows the components' area, not the scene's.
 
     Args:
         prob_path: the stitched probability GeoTIFF (band ``e + 1`` for expression ``e``, uint8 0-255).
         layers: per expression, (N_e,) unsimplified polygons from the polygoniser, in the
             raster's map coordinates.
-        block_size: block edge for the windowed reads.
+        block_size: the reads hold about ``block_size ** 2`` pixels (bounded memory).
 
     Returns:
         Per expression, (N_e,) float64 means (0 for a component with no pixel).
@@ -50,18 +55,28 @@ def fine_means(prob_path: str | os.PathLike[str], layers: Sequence[np.ndarray], 
     sums = [np.zeros(len(g) + 1) for g in layers]
     counts = [np.zeros(len(g) + 1) for g in layers]
     with rasterio.open(prob_path) as src:
-        edges = [Edges.from_geometries(g, src.transform) for g in layers]
-        for window in block_windows(src, 1, block_size):
-            for e, geoms in enumerate(layers):
-                if not len(geoms):
+        width, height = src.width, src.height
+        band_rows = max(1, min(height, block_size * block_size // max(width, 1)))
+        for e, geoms in enumerate(layers):
+            if not len(geoms):
+                continue
+            row, x0, x1, label = Edges.from_geometries(geoms, src.transform).spans()
+            x0, x1 = np.clip(x0, 0, width), np.clip(x1, 0, width)
+            bounds = np.searchsorted(row, np.arange(0, height + band_rows, band_rows))
+            for r0, lo, hi in zip(range(0, height, band_rows), bounds[:-1], bounds[1:], strict=False):
+                if lo == hi:
                     continue
-                labels = edges[e].window(window).ravel()
-                inside = np.flatnonzero(labels)
-                if not len(inside):
-                    continue
-                probs = src.read(e + 1, window=window).ravel()
-                sums[e] += np.bincount(labels[inside], weights=probs[inside], minlength=len(geoms) + 1)
-                counts[e] += np.bincount(labels[inside], minlength=len(geoms) + 1)
+                rows, starts, stops, ids = row[lo:hi] - r0, x0[lo:hi], x1[lo:hi], label[lo:hi]
+                c0, c1 = int(starts.min()), int(stops.max())
+                r1 = min(height, r0 + band_rows)
+                probs = src.read(e + 1, window=Window(c0, r0, c1 - c0, r1 - r0)).ravel()
+                lengths = stops - starts
+                # Flat index of every run pixel: the run's first pixel plus 0, 1, ... along it.
+                first = rows * (c1 - c0) + (starts - c0)
+                offsets = np.cumsum(lengths) - lengths
+                index = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
+                sums[e] += np.bincount(np.repeat(ids, lengths), weights=probs[index], minlength=len(geoms) + 1)
+                counts[e] += np.bincount(ids, weights=lengths, minlength=len(geoms) + 1)
     return [np.divide(s[1:], c[1:] * 255.0, out=np.zeros(len(s) - 1), where=c[1:] > 0) for s, c in zip(sums, counts, strict=True)]
 
 

@@ -66,6 +66,37 @@ class Edges:
             cols[start], np.minimum(rows[start], rows[end]), np.maximum(rows[start], rows[end]), labels
         )
 
+    def spans(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every component's pixels as horizontal runs, sorted by row, then column.
+
+        Each vertical edge crosses the rows ``[y0, y1)``; along a row, the exclusive-or of
+        the ids of the edges met so far names the component between one edge and the next
+        (the same rule as :meth:`window`, on the edges alone). The work grows with the
+        components' vertical outline length, not with the raster's area: a scene's speckle
+        of small components costs milliseconds where labelling every block costs seconds.
+
+        Returns:
+            ``(row, x0, x1, label)`` int64 arrays of equal length N: run ``i`` covers the
+            pixels ``[x0[i], x1[i])`` of row ``row[i]`` and belongs to component ``label[i]``
+            (1-based).
+        """
+        heights = self.y1 - self.y0
+        total = int(heights.sum())
+        if total == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty
+        # One (row, x, label) entry per edge and row it crosses.
+        edge = np.repeat(np.arange(len(self.x)), heights)
+        row = np.arange(total) - np.repeat(np.cumsum(heights) - heights, heights) + self.y0[edge]
+        x = self.x[edge]
+        order = np.lexsort((x, row))
+        row, x, label = row[order], x[order], self.label[edge][order].astype(np.int64)
+        # Every component crosses a row an even number of times, so the exclusive-or over a
+        # whole row is 0: one running exclusive-or over all rows needs no reset between them.
+        inside = np.bitwise_xor.accumulate(label)
+        run = np.flatnonzero((inside[:-1] != 0) & (row[1:] == row[:-1]))
+        return row[run], x[run], x[run + 1], inside[run]
+
     def window(self, window: Window) -> np.ndarray:
         """``(h, w)`` int32 labels of a window: 0 outside every component, ``i + 1`` inside component ``i``."""
         r0, c0 = int(window.row_off), int(window.col_off)

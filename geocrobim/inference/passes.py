@@ -23,6 +23,7 @@ from geocrobim.inference.grounding import CoarseGrid, CoarseMap, candidates, pla
 from geocrobim.inference.pipeline import PipelineStats, ProgressFn, run_pipeline
 from geocrobim.inference.quicklook import QuicklookCanvas
 from geocrobim.inference.reading import ReadPlan
+from geocrobim.inference.threads import ThreadTuner
 from geocrobim.raster import Scene, Stitcher, Stretch, blend_weights, read_window
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,18 @@ class SceneReader:
         if (window.height, window.width) == self.out_shape and _integral(window):
             return self._from_chunk(window)
         return self._read(window, self.out_shape)
+
+    def read_many(self, windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:
+        """``(rgb (n, 3, h, w) uint8, valid (n, h, w) bool)`` of consecutive windows at ``out_shape``.
+
+        Each window is copied once, straight from its chunk into the batch array the
+        model receives (no per-window arrays to stack).
+        """
+        rgb = np.empty((len(windows), 3, *self.out_shape), dtype=np.uint8)
+        valid = np.empty((len(windows), *self.out_shape), dtype=bool)
+        for i, window in enumerate(windows):
+            rgb[i], valid[i] = self.read(window)
+        return rgb, valid
 
     def _read(self, window: Window, out_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         src = getattr(self._local, "src", None)
@@ -153,6 +166,11 @@ def make_predict(predictor: PredictorLike, text: Any) -> Callable[[np.ndarray], 
     return lambda images: predictor.predict(images, text)
 
 
+def on_cpu(predictor: PredictorLike) -> bool:
+    """True unless the predictor says it runs on a CUDA device (stubs count as CPU)."""
+    return getattr(getattr(predictor, "device", None), "type", "cpu") != "cuda"
+
+
 def coarse_pass(
     scene: Scene,
     stretch: Stretch,
@@ -177,11 +195,12 @@ def coarse_pass(
     blend = CoarseMap(grid, n_expressions, plan.overlap)
     # Averaging is the right filter for a large reduction; GDAL serves it from overviews if any.
     reader = SceneReader(scene, stretch, (plan.tile, plan.tile), Resampling.average, canvas)
+    model = ThreadTuner(make_predict(predictor, text), enabled=on_cpu(predictor))
     try:
         stats = run_pipeline(
             [grid.source_window(w) for w in grid.windows],
             reader.read,
-            make_predict(predictor, text),
+            model,
             blend.add,
             batch_size=batch_size,
             readers=readers,
@@ -189,6 +208,7 @@ def coarse_pass(
             progress=progress,
         )
     finally:
+        model.restore()
         reader.close()
     probs = blend.probabilities()
     return CoarseOutcome(grid, probs, candidates(probs), stats)
@@ -245,17 +265,17 @@ def fine_pass(
     stitcher = Stitcher.for_scene(prob_path, scene, windows, weights, count=n_expressions, block_size=block)
 
     def sink(indices: list[int], levels: np.ndarray, valid: np.ndarray) -> None:
-        valid = resize_valid(valid, plan.tile, plan.footprint)
-        for i, index in enumerate(indices):
-            stitcher.add(windows[index], levels[i], valid[i])
+        stitcher.add_many([windows[i] for i in indices], levels, resize_valid(valid, plan.tile, plan.footprint))
 
+    model = ThreadTuner(LevelsPredictor(predictor, text, plan.tile, plan.footprint), enabled=on_cpu(predictor))
     try:
         stats = run_pipeline(
             windows,
             reader.read,
-            LevelsPredictor(predictor, text, plan.tile, plan.footprint),
+            model,
             sink,
             skip=lambda index: stitcher.skip(windows[index]),
+            read_many=reader.read_many,
             batch_size=batch_size,
             readers=readers,
             write_behind=readers > 0,
@@ -267,6 +287,7 @@ def fine_pass(
         stitcher.close()
         raise
     finally:
+        model.restore()
         reader.close()
     return stats
 

@@ -3,10 +3,14 @@
 Reading (GDAL decode, resampling, stretch to uint8) and stitching (weighting,
 accumulating, flushing rows to disk) overlap the model's compute:
 
-    reader threads --(bounded deque of futures, in window order)--> main thread
-    main thread: batches valid windows, runs ``predict`` (the model)
+    reader threads --(bounded deque of futures, one per group of windows, in order)--> main thread
+    main thread: drops windows without valid pixels, batches the rest, runs ``predict``
     main thread --(bounded queue of batches)--> writer thread: ``sink``
 
+Windows travel in groups of one batch: a read, a future, a validity check and a queue
+hand-off per group, not per window. With a model that takes a millisecond or two per
+window (a small model on a CPU), the per-window Python of a window-by-window pipeline
+(futures, locks, thread switches, small array copies) is a measurable share of the run.
 The deque of read futures keeps windows in grid order (the stitcher flushes rows in
 order) while several readers work ahead; its depth bounds memory. GDAL, numpy and
 torch all release the GIL in their heavy loops, so the threads really overlap.
@@ -33,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 #: ``read(window) -> (image (3, t, t) uint8, valid (t, t) bool)``; must be thread-safe.
 ReadFn = Callable[[Any], tuple[np.ndarray, np.ndarray]]
+#: ``read_many(windows) -> (images (n, 3, t, t) uint8, valid (n, t, t) bool)``; thread-safe;
+#: the arrays are new (the model and the sink keep them).
+ReadManyFn = Callable[[Sequence[Any]], tuple[np.ndarray, np.ndarray]]
 #: ``predict(images (B, 3, t, t) uint8) -> probabilities (B, E, t, t) float32``.
 PredictFn = Callable[[np.ndarray], np.ndarray]
 #: ``sink(indices, probabilities (B, E, t, t), valid (B, t, t))``, called in window order.
@@ -139,6 +146,55 @@ class _InlinePool:
         return future
 
 
+def stacked(read: ReadFn) -> ReadManyFn:
+    """A ``read_many`` made of one ``read`` per window."""
+
+    def read_many(windows: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        reads = [read(window) for window in windows]
+        return np.stack([r[0] for r in reads]), np.stack([r[1] for r in reads])
+
+    return read_many
+
+
+def _skip_each(skip: SkipFn, indices: list[int]) -> None:
+    for index in indices:
+        skip(index)
+
+
+class _Batcher:
+    """Collects runs of valid windows (indices, images, valid) into model batches of a fixed size.
+
+    A group read whole and valid (the usual case) goes to the model as it is, with no copy;
+    groups thinned by invalid windows are joined so that model calls stay full.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.parts: list[tuple[list[int], np.ndarray, np.ndarray]] = []
+        self.count = 0
+
+    def add(self, indices: list[int], images: np.ndarray, valid: np.ndarray) -> None:
+        if indices:
+            self.parts.append((indices, images, valid))
+            self.count += len(indices)
+
+    def take(self, final: bool = False) -> tuple[list[int], np.ndarray, np.ndarray] | None:
+        """The next full batch (or with ``final``, whatever is left); None if there is none."""
+        if self.count < self.size and not (final and self.count):
+            return None
+        if len(self.parts) == 1 and self.count <= self.size:
+            batch = self.parts.pop()
+        else:
+            indices = [i for part in self.parts for i in part[0]]
+            images = np.concatenate([part[1] for part in self.parts])
+            valid = np.concatenate([part[2] for part in self.parts])
+            n = min(self.size, len(indices))
+            batch = (indices[:n], images[:n], valid[:n])
+            self.parts = [(indices[n:], images[n:], valid[n:])] if n < len(indices) else []
+        self.count -= len(batch[0])
+        return batch
+
+
 def run_pipeline(
     windows: Sequence[Any],
     read: ReadFn,
@@ -152,6 +208,7 @@ def run_pipeline(
     progress: ProgressFn | None = None,
     progress_offset: int = 0,
     progress_total: int | None = None,
+    read_many: ReadManyFn | None = None,
 ) -> PipelineStats:
     """Run ``predict`` over ``windows`` with reading and writing overlapped.
 
@@ -162,7 +219,7 @@ def run_pipeline(
         sink: receives each batch's probabilities in window order; called from the
             writer thread.
         skip: told about windows with no valid pixel (writer thread, in order with ``sink``).
-        batch_size: windows per model call.
+        batch_size: windows per model call (and per read group).
         readers: reader threads; 0 reads in the calling thread, between model calls.
         write_behind: run ``sink`` and ``skip`` on a writer thread; False runs them in the
             calling thread (no overlap, no thread switching).
@@ -170,6 +227,8 @@ def run_pipeline(
         progress_offset: windows already done by an earlier pass (for one progress bar
             over several passes).
         progress_total: total for the progress bar; defaults to ``len(windows)``.
+        read_many: reads a group of consecutive windows at once (None: ``read`` on each);
+            lets a reader share work between neighbouring windows.
 
     Returns:
         The pass's statistics.
@@ -179,27 +238,23 @@ def run_pipeline(
     stats = PipelineStats(total=len(windows))
     total = progress_total if progress_total is not None else len(windows) + progress_offset
     start = time.perf_counter()
+    reader = read_many if read_many is not None else stacked(read)
     writer: _Writer | _InlineWriter = _Writer(depth=2) if write_behind else _InlineWriter()
     writer.start()
-    # Work ahead by two batches: enough to hide read latency behind one model call,
-    # few enough that memory stays a handful of windows.
-    depth = max(2 * batch_size, 2 * readers) if readers else 1
-    pending: deque[tuple[int, Future[tuple[np.ndarray, np.ndarray]]]] = deque()
-    batch: list[tuple[int, np.ndarray, np.ndarray]] = []
+    # Work ahead by two groups (batches): enough to hide read latency behind one model
+    # call, few enough that memory stays a handful of windows.
+    depth = max(2, readers) if readers else 1
+    pending: deque[tuple[range, Future[tuple[np.ndarray, np.ndarray]]]] = deque()
+    batcher = _Batcher(batch_size)
     done = 0
 
     def report() -> None:
         if progress is not None:
             progress(progress_offset + done, total)
 
-    def flush() -> None:
+    def run(batch: tuple[list[int], np.ndarray, np.ndarray]) -> None:
         nonlocal done
-        if not batch:
-            return
-        indices = [item[0] for item in batch]
-        images = np.stack([item[1] for item in batch])
-        valid = np.stack([item[2] for item in batch])
-        batch.clear()
+        indices, images, valid = batch
         t0 = time.perf_counter()
         probs = predict(images)
         stats.predict_s += time.perf_counter() - t0
@@ -210,17 +265,22 @@ def run_pipeline(
         done += len(indices)
         report()
 
-    def consume(index: int, image: np.ndarray, valid: np.ndarray) -> None:
+    def consume(group: range, images: np.ndarray, valid: np.ndarray) -> None:
         nonlocal done
-        if not valid.any():  # nodata / alpha / masked everywhere: costs the read only
-            stats.skipped += 1
-            done += 1
+        # nodata / alpha / masked everywhere: such a window costs its read only.
+        keep = valid.reshape(len(group), -1).any(axis=1)
+        if keep.all():
+            batcher.add(list(group), images, valid)
+        else:
+            dropped = [group[i] for i in np.flatnonzero(~keep)]
+            stats.skipped += len(dropped)
+            done += len(dropped)
             if skip is not None:
-                writer.put((skip, (index,)))
-            return
-        batch.append((index, image, valid))
-        if len(batch) >= batch_size:
-            flush()
+                writer.put((_skip_each, (skip, dropped)))
+            chosen = np.flatnonzero(keep)
+            batcher.add([group[i] for i in chosen], images[chosen], valid[chosen])
+        while (batch := batcher.take()) is not None:
+            run(batch)
 
     failed = True
     try:
@@ -228,21 +288,22 @@ def run_pipeline(
             ThreadPoolExecutor(max_workers=readers, thread_name_prefix="geocrobim-read") if readers else _InlinePool()
         )
         with pool:
-            order = iter(enumerate(windows))
+            groups = iter(range(i, min(i + batch_size, len(windows))) for i in range(0, len(windows), batch_size))
 
             def submit_next() -> None:
-                item = next(order, None)
-                if item is not None:
-                    pending.append((item[0], pool.submit(read, item[1])))
+                group = next(groups, None)
+                if group is not None:
+                    pending.append((group, pool.submit(reader, [windows[i] for i in group])))
 
             try:
                 for _ in range(depth):
                     submit_next()
                 while pending:
-                    index, future = pending.popleft()
+                    group, future = pending.popleft()
                     submit_next()
-                    consume(index, *future.result())
-                flush()
+                    consume(group, *future.result())
+                if (batch := batcher.take(final=True)) is not None:
+                    run(batch)
             finally:
                 for _, future in pending:
                     future.cancel()

@@ -233,30 +233,49 @@ class Stitcher:
             valid: ``(h, w)`` bool, True where the window holds data; None means all valid.
         """
         key = self._take(window)
-        col, row, w, h = key
-        c0, c1 = max(col, 0), min(col + w, self.width)
-        r0, r1 = max(row, 0), min(row + h, self.height)
-        if c1 > c0 and r1 > r0:
-            if valid is not None and valid.shape != (h, w):
-                raise ValueError(f"valid has shape {valid.shape}, expected {(h, w)} for {window}")
-            if probs is not None:
-                if probs.ndim == 2 and self.count == 1:
-                    probs = probs[None]
-                if probs.shape != (self.count, h, w):
-                    raise ValueError(f"probs has shape {probs.shape}, expected {(self.count, h, w)} for {window}")
-                if self.weights.shape != (h, w):
-                    raise ValueError(f"weights have shape {self.weights.shape} but {window} is {(h, w)}")
-            self._ensure_rows(r1)
-            cols = slice(c0, c1)
-            t_cols = slice(c0 - col, c1 - col)
-            for b_rows, t_rows in self._segments(r0, r1, row):
-                if valid is None:
-                    self._valid[b_rows, cols] = True
-                else:
-                    self._valid[b_rows, cols] |= valid[t_rows, t_cols]
-                if probs is not None:
-                    self._accumulate(probs, t_rows, t_cols, b_rows, cols)
-            self._hi = max(self._hi, r1)
+        _, _, w, h = key
+        if valid is not None and valid.shape != (h, w):
+            raise ValueError(f"valid has shape {valid.shape}, expected {(h, w)} for {window}")
+        if probs is not None:
+            if probs.ndim == 2 and self.count == 1:
+                probs = probs[None]
+            if probs.shape != (self.count, h, w):
+                raise ValueError(f"probs has shape {probs.shape}, expected {(self.count, h, w)} for {window}")
+            if self.weights.shape != (h, w):
+                raise ValueError(f"weights have shape {self.weights.shape} but {window} is {(h, w)}")
+        self._blend(key, probs, valid)
+        self._flush_finished()
+
+    def add_many(self, windows: Sequence[Window], probs: np.ndarray, valid: np.ndarray | None = None) -> None:
+        """Blend a batch of windows in: exactly what :meth:`add` gives for each, in few numpy calls.
+
+        A model batch holds consecutive windows of a grid row. Those that do not overlap
+        each other and are equally spaced (every other window of a row, for an overlap
+        under half a window) are blended through one view of the row band, the windows
+        side by side along a new axis: per window, the cost of :meth:`add`'s dozen numpy
+        calls and Python lines shrinks to a share of a few calls. Integer sums do not
+        depend on the order of the additions, so the output is bit-identical.
+
+        Args:
+            windows: B announced windows, each of the weights' size.
+            probs: ``(B, count, h, w)`` float probabilities in [0, 1] or uint8 levels 0-255.
+            valid: ``(B, h, w)`` bool, True where a window holds data; None means all valid.
+        """
+        h, w = self.weights.shape
+        if probs.shape != (len(windows), self.count, h, w):
+            raise ValueError(f"probs has shape {probs.shape}, expected {(len(windows), self.count, h, w)}")
+        if valid is not None and valid.shape != (len(windows), h, w):
+            raise ValueError(f"valid has shape {valid.shape}, expected {(len(windows), h, w)}")
+        keys = [self._take(window) for window in windows]
+        if not keys:
+            return
+        levels = _to_levels(probs)  # once for the batch, not per window
+        lanes, alone = self._lanes(keys)
+        self._ensure_rows(min(max(key[1] + h for key in keys), self.height))
+        for i in alone:
+            self._blend(keys[i], levels[i], None if valid is None else valid[i])
+        for members in lanes:
+            self._blend_lane([keys[i] for i in members], levels[members], None if valid is None else valid[members])
         self._flush_finished()
 
     def skip(self, window: Window) -> None:
@@ -322,6 +341,84 @@ class Stitcher:
             parts.append((slice(0, r1 - r0 - first), slice(r0 - row + first, r1 - row)))
         return parts
 
+    def _blend(self, key: tuple[int, int, int, int], probs: np.ndarray | None, valid: np.ndarray | None) -> None:
+        """Add one checked window (``probs`` ``(count, h, w)`` or None) to the ring buffer."""
+        col, row, w, h = key
+        c0, c1 = max(col, 0), min(col + w, self.width)
+        r0, r1 = max(row, 0), min(row + h, self.height)
+        if c1 <= c0 or r1 <= r0:
+            return
+        self._ensure_rows(r1)
+        cols = slice(c0, c1)
+        t_cols = slice(c0 - col, c1 - col)
+        for b_rows, t_rows in self._segments(r0, r1, row):
+            if valid is None:
+                self._valid[b_rows, cols] = True
+            else:
+                self._valid[b_rows, cols] |= valid[t_rows, t_cols]
+            if probs is not None:
+                self._accumulate(probs, t_rows, t_cols, b_rows, cols)
+        self._hi = max(self._hi, r1)
+
+    def _lanes(self, keys: Sequence[tuple[int, int, int, int]]) -> tuple[list[list[int]], list[int]]:
+        """Split a batch into lanes (blended together) and windows blended alone.
+
+        A lane is a list of batch positions of windows on the same rows, wholly inside
+        the raster, whose columns step by one constant at least a window wide, and whose
+        steps fit inside the raster's width (so that the row band's columns
+        ``[first, first + n * step)`` reshape into ``(n, step)`` without a copy).
+        Windows reaching past the raster go alone (their clipped part only).
+        """
+        h, w = self.weights.shape
+        by_row: dict[int, list[list[int]]] = {}
+        alone: list[int] = []
+        for i, (col, row, _, _) in enumerate(keys):
+            if col < 0 or row < 0 or col + w > self.width or row + h > self.height:
+                alone.append(i)
+                continue
+            lanes = by_row.setdefault(row, [])
+            for lane in lanes:
+                first, last = keys[lane[0]][0], keys[lane[-1]][0]
+                step = col - last
+                if (
+                    step >= w
+                    and (len(lane) == 1 or step == last - keys[lane[-2]][0])
+                    and first + (len(lane) + 1) * step <= self.width
+                ):
+                    lane.append(i)
+                    break
+            else:
+                lanes.append([i])
+        return [lane for lanes in by_row.values() for lane in lanes], alone
+
+    def _blend_lane(self, keys: list[tuple[int, int, int, int]], levels: np.ndarray, valid: np.ndarray | None) -> None:
+        """Add a lane's windows (``levels`` ``(n, count, h, w)`` uint8) with one view per array.
+
+        The lane's columns ``[first, first + n * step)`` of the row band, reshaped to
+        ``(n, step)`` and cut to the window width, are the n windows' pixels side by side;
+        they do not overlap (step >= width), so one in-place ufunc call adds all of them.
+        """
+        h, w = self.weights.shape
+        n = len(keys)
+        col, row = keys[0][0], keys[0][1]
+        step = keys[1][0] - col if n > 1 else w
+        cols = slice(col, col + n * step)
+        for b_rows, t_rows in self._segments(row, row + h, row):
+            rows = b_rows.stop - b_rows.start
+            # copy=False: a reshape that needed a copy would add into the copy and lose it.
+            band_valid = np.reshape(self._valid[b_rows, cols], (rows, n, step), copy=False)[:, :, :w]
+            if valid is None:
+                band_valid[...] = True
+            else:
+                band_valid |= valid[:, t_rows].transpose(1, 0, 2)
+            weights = self.weights[t_rows][:, None, :]  # (rows, 1, w): the same for every window
+            wsum = np.reshape(self._wsum[b_rows, cols], (rows, n, step), copy=False)[:, :, :w]
+            wsum += weights
+            acc = np.reshape(self._acc[:, b_rows, cols], (self.count, rows, n, step), copy=False)[..., :w]
+            # (n, count, rows, w) -> (count, rows, n, w), the row band's layout.
+            acc += np.multiply(levels[:, :, t_rows].transpose(1, 2, 0, 3), weights, dtype=np.uint32)
+        self._hi = max(self._hi, row + h)
+
     def _accumulate(self, probs: np.ndarray, t_rows: slice, t_cols: slice, b_rows: slice, b_cols: slice) -> None:
         weights = self.weights[t_rows, t_cols]
         np.add(self._wsum[b_rows, b_cols], weights, out=self._wsum[b_rows, b_cols])
@@ -364,14 +461,13 @@ class Stitcher:
         start = self._row0 % self._capacity  # block-aligned, so the n <= block rows are contiguous
         rows = slice(start, start + n)
         window = Window(0, self._row0, self.width, n)
-        out = np.zeros((self.count, n, self.width), dtype=np.uint8)
         touched = self._row0 < self._hi
         if touched:
+            out = np.empty((self.count, n, self.width), dtype=np.uint8)
             valid = self._valid[rows]
-            # 1 / sum(w) on valid pixels, 0 elsewhere (uncovered pixels have sum 0 and acc 0).
+            # 1 / sum(w) (uncovered pixels have sum 0 and acc 0: any finite inverse gives 0).
             inverse = np.maximum(self._wsum[rows], 1).astype(np.float32)
             np.reciprocal(inverse, out=inverse)
-            np.multiply(inverse, valid, out=inverse)
             value = np.empty((n, self.width), dtype=np.float32)
             for band in range(self.count):
                 # float32 is exact enough: q * W / W for a constant level q lands within
@@ -379,9 +475,12 @@ class Stitcher:
                 np.copyto(value, self._acc[band, rows], casting="unsafe")  # uint32 -> float32
                 value *= inverse
                 value += np.float32(0.5)
-                out[band] = value
+                np.copyto(out[band], value, casting="unsafe")
+            if not valid.all():  # zero invalid pixels only where there are some (a cheap test)
+                out[:, ~valid] = 0
             mask = valid.view(np.uint8) * np.uint8(255)
         else:
+            out = np.zeros((self.count, n, self.width), dtype=np.uint8)
             mask = np.zeros((n, self.width), dtype=np.uint8)
         try:
             self._dst.write(out, window=window)

@@ -56,9 +56,28 @@ def test_labels_match_rasterio_and_the_mask(seed, density, shape, window):
         np.testing.assert_array_equal(labels, expected)
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    density=st.floats(0.2, 0.8),
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 40)),
+)
+def test_runs_paint_exactly_the_labels(seed, density, shape):
+    mask = np.random.default_rng(seed).random(shape) < density  # speckle: holes, islands in holes
+    edges = Edges.from_geometries(components(mask), TRANSFORM)
+    row, x0, x1, label = edges.spans()
+    painted = np.zeros(shape, dtype=np.int64)
+    for r, a, b, k in zip(row, x0, x1, label, strict=True):
+        assert not painted[r, a:b].any()  # runs never overlap
+        painted[r, a:b] = k
+    np.testing.assert_array_equal(painted, edges.window(Window(0, 0, shape[1], shape[0])))
+    assert np.all(np.diff(row) >= 0)  # sorted by row (fine_means reads row bands in order)
+
+
 def test_no_geometries_give_an_empty_label_raster():
     edges = Edges.from_geometries(np.array([], dtype=object), TRANSFORM)
     assert not edges.window(Window(0, 0, 5, 4)).any()
+    assert all(len(a) == 0 for a in edges.spans())
 
 
 def test_multipolygons_and_a_rotated_grid():

@@ -79,6 +79,26 @@ def test_fewer_windows_than_the_read_ahead_and_no_windows():
     assert stats.total == 0 and stats.predict_calls == 0
 
 
+def test_groups_are_read_at_once_and_thinned_batches_are_refilled():
+    groups: list[list[int]] = []
+    batches: list[list[int]] = []
+    read = reader({1, 2, 9})
+
+    def read_many(windows):  # noqa: ANN001, ANN202
+        groups.append(list(windows))
+        reads = [read(w) for w in windows]
+        return np.stack([r[0] for r in reads]), np.stack([r[1] for r in reads])
+
+    def sink(indices, probs, valid):  # noqa: ANN001, ANN202
+        batches.append(list(indices))
+        assert [float(p[0, 0, 0]) for p in probs] == [float(i) for i in indices]  # images stay with their index
+
+    stats = run_pipeline(list(range(14)), read, predict, sink, batch_size=4, readers=1, read_many=read_many)
+    assert groups == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [12, 13]]
+    assert batches == [[0, 3, 4, 5], [6, 7, 8, 10], [11, 12, 13]]  # full model calls despite the gaps
+    assert (stats.run, stats.skipped, stats.predict_calls) == (11, 3, 3)
+
+
 def test_read_ahead_is_bounded():
     in_flight = 0
     most = 0

@@ -205,6 +205,56 @@ def test_buffer_does_not_grow_with_raster_height(tmp_path):
     assert peaks == [(tile + block) * width * (4 + 4 + 1)] * 3
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(16, 48).flatmap(
+        lambda tile: st.tuples(
+            st.just(tile), st.integers(0, tile - 1), st.integers(1, 160), st.integers(1, 160),
+            st.integers(1, 12), st.integers(1, 2), st.booleans(), st.integers(0, 2**32 - 1),
+        )
+    )
+)
+def test_batches_blend_exactly_like_single_windows(case):
+    # add_many blends rows of non-overlapping windows through strided views: bit-identical to add().
+    tile, overlap, width, height, batch, count, sparse, seed = case
+    rng = np.random.default_rng(seed)
+    windows = make_grid(width, height, tile, overlap)
+    if sparse:  # the subset a coarse pass chooses: irregular steps
+        windows = [w for w in windows if rng.random() < 0.6] or windows[:1]
+    probs = rng.integers(0, 256, (len(windows), count, tile, tile), dtype=np.uint8)
+    valid = rng.random((len(windows), tile, tile)) < 0.9
+    outputs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for many in (False, True):
+            path = Path(folder) / f"{many}.tif"
+            with Stitcher(
+                path, width=width, height=height, windows=windows, weights=blend_weights(tile, overlap),
+                count=count, block_size=16,
+            ) as stitcher:
+                for start in range(0, len(windows), batch):
+                    part = slice(start, start + batch)
+                    if many:
+                        stitcher.add_many(windows[part], probs[part], valid[part])
+                    else:
+                        for window, p, v in zip(windows[part], probs[part], valid[part], strict=True):
+                            stitcher.add(window, p, v)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(path) as src:
+                    outputs.append((src.read(), src.dataset_mask()))
+    np.testing.assert_array_equal(outputs[0][0], outputs[1][0])
+    np.testing.assert_array_equal(outputs[0][1], outputs[1][1])
+
+
+def test_a_batch_of_a_grid_row_is_blended_in_two_lanes(tmp_path):
+    windows = make_grid(1000, 200, 64, 16)
+    stitcher = Stitcher(tmp_path / "p.tif", width=1000, height=200, windows=windows, weights=blend_weights(64, 16))
+    keys = [(int(w.col_off), int(w.row_off), 64, 64) for w in windows[:8]]
+    lanes, alone = stitcher._lanes(keys)
+    assert lanes == [[0, 2, 4, 6], [1, 3, 5, 7]] and alone == []  # every other window: steps of 96 >= 64
+    stitcher.close()
+
+
 def test_errors_for_misuse(tmp_path):
     windows = make_grid(100, 100, 64, 16)
     stitcher = Stitcher(tmp_path / "p.tif", width=100, height=100, windows=windows, weights=blend_weights(64, 16))
@@ -212,6 +262,8 @@ def test_errors_for_misuse(tmp_path):
         stitcher.add(Window(5, 5, 64, 64), None)
     with pytest.raises(ValueError, match="shape"):
         stitcher.add(windows[0], np.zeros((2, 64, 64), dtype=np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        stitcher.add_many(windows[:2], np.zeros((2, 2, 64, 64), dtype=np.float32))
     with pytest.raises(RuntimeError, match="never added"):
         stitcher.finish()
     stitcher.close()
