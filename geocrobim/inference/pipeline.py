@@ -7,9 +7,9 @@ accumulating, flushing rows to disk) overlap the model's compute:
     main thread: drops windows without valid pixels, batches the rest, runs ``predict``
     main thread --(bounded queue of batches)--> writer thread: ``sink``
 
-Windows travel in groups of one batch: a read, a future, a validity check and a queue
-hand-off per group, not per window. With a model that takes a millisecond or two per
-window (a small model on a CPU), the per-window Python of a window-by-window pipeline
+Windows travel in groups: a read, a future and a validity check per read group, a queue
+hand-off per sink group, not per window. With a model that takes a millisecond
+or two per window (a small model on a CPU), the per-window Python of a window-by-window pipeline
 (futures, locks, thread switches, small array copies) is a measurable share of the run.
 The deque of read futures keeps windows in grid order (the stitcher flushes rows in
 order) while several readers work ahead; its depth bounds memory. GDAL, numpy and
@@ -161,16 +161,29 @@ def _skip_each(skip: SkipFn, indices: list[int]) -> None:
         skip(index)
 
 
-class _Batcher:
-    """Collects runs of valid windows (indices, images, valid) into model batches of a fixed size.
+def _sink_joined(sink: SinkFn, parts: list[tuple[list[int], np.ndarray, np.ndarray]]) -> None:
+    """One ``sink`` call for several consecutive batches (joined in the writer thread)."""
+    if len(parts) == 1:
+        sink(*parts[0])
+        return
+    sink(
+        [i for part in parts for i in part[0]],
+        np.concatenate([part[1] for part in parts]),
+        np.concatenate([part[2] for part in parts]),
+    )
 
-    A group read whole and valid (the usual case) goes to the model as it is, with no copy;
-    groups thinned by invalid windows are joined so that model calls stay full.
+
+class _Batcher:
+    """Cuts runs of valid windows (indices, images, valid) into model batches of a fixed size.
+
+    Batches are views of the read groups when a group holds them (no copy); only a batch
+    that spans groups (or the gaps that invalid windows leave) is joined by a copy, so
+    that model calls stay full.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.parts: list[tuple[list[int], np.ndarray, np.ndarray]] = []
+        self.parts: deque[tuple[list[int], np.ndarray, np.ndarray]] = deque()
         self.count = 0
 
     def add(self, indices: list[int], images: np.ndarray, valid: np.ndarray) -> None:
@@ -182,17 +195,25 @@ class _Batcher:
         """The next full batch (or with ``final``, whatever is left); None if there is none."""
         if self.count < self.size and not (final and self.count):
             return None
-        if len(self.parts) == 1 and self.count <= self.size:
-            batch = self.parts.pop()
-        else:
-            indices = [i for part in self.parts for i in part[0]]
-            images = np.concatenate([part[1] for part in self.parts])
-            valid = np.concatenate([part[2] for part in self.parts])
-            n = min(self.size, len(indices))
-            batch = (indices[:n], images[:n], valid[:n])
-            self.parts = [(indices[n:], images[n:], valid[n:])] if n < len(indices) else []
-        self.count -= len(batch[0])
-        return batch
+        need = min(self.size, self.count)
+        self.count -= need
+        pieces = []
+        while need:
+            indices, images, valid = self.parts[0]
+            k = min(need, len(indices))
+            pieces.append((indices[:k], images[:k], valid[:k]))
+            if k < len(indices):
+                self.parts[0] = (indices[k:], images[k:], valid[k:])
+            else:
+                self.parts.popleft()
+            need -= k
+        if len(pieces) == 1:
+            return pieces[0]
+        return (
+            [i for piece in pieces for i in piece[0]],
+            np.concatenate([piece[1] for piece in pieces]),
+            np.concatenate([piece[2] for piece in pieces]),
+        )
 
 
 def run_pipeline(
@@ -209,6 +230,8 @@ def run_pipeline(
     progress_offset: int = 0,
     progress_total: int | None = None,
     read_many: ReadManyFn | None = None,
+    read_group: int | None = None,
+    sink_group: int | None = None,
 ) -> PipelineStats:
     """Run ``predict`` over ``windows`` with reading and writing overlapped.
 
@@ -218,7 +241,8 @@ def run_pipeline(
         predict: the batched model; called from the calling thread.
         sink: receives each batch's probabilities in window order; called from the
             writer thread.
-        skip: told about windows with no valid pixel (writer thread, in order with ``sink``).
+        skip: told about windows with no valid pixel (writer thread, in window order; a
+            skip may come before the ``sink`` of earlier windows still being grouped).
         batch_size: windows per model call (and per read group).
         readers: reader threads; 0 reads in the calling thread, between model calls.
         write_behind: run ``sink`` and ``skip`` on a writer thread; False runs them in the
@@ -229,31 +253,51 @@ def run_pipeline(
         progress_total: total for the progress bar; defaults to ``len(windows)``.
         read_many: reads a group of consecutive windows at once (None: ``read`` on each);
             lets a reader share work between neighbouring windows.
+        read_group: windows per read (None: ``batch_size``). Bigger groups mean fewer,
+            longer turns of the reader thread at the interpreter lock, which the model's
+            thread (taking the lock back after every op) then waits for less often.
+        sink_group: windows per ``sink`` call (None: ``batch_size``): consecutive batches
+            are handed to the writer together once they hold this many windows, so the
+            writer thread wakes (and takes the lock) once per group, not per batch.
 
     Returns:
         The pass's statistics.
     """
-    if batch_size < 1 or readers < 0:
-        raise ValueError(f"batch_size ({batch_size}) must be at least 1 and readers ({readers}) at least 0")
+    group_size = read_group if read_group is not None else batch_size
+    if batch_size < 1 or readers < 0 or group_size < 1:
+        raise ValueError(
+            f"batch_size ({batch_size}) and read_group ({group_size}) must be at least 1 "
+            f"and readers ({readers}) at least 0"
+        )
     stats = PipelineStats(total=len(windows))
     total = progress_total if progress_total is not None else len(windows) + progress_offset
     start = time.perf_counter()
     reader = read_many if read_many is not None else stacked(read)
     writer: _Writer | _InlineWriter = _Writer(depth=2) if write_behind else _InlineWriter()
     writer.start()
-    # Work ahead by two groups (batches): enough to hide read latency behind one model
-    # call, few enough that memory stays a handful of windows.
+    # Work ahead by two groups: enough to hide read latency behind the model calls, few
+    # enough that memory stays a few dozen windows.
     depth = max(2, readers) if readers else 1
     pending: deque[tuple[range, Future[tuple[np.ndarray, np.ndarray]]]] = deque()
     batcher = _Batcher(batch_size)
+    held: list[tuple[list[int], np.ndarray, np.ndarray]] = []  # batches run, not yet handed to the writer
+    held_windows = 0
+    sink_size = sink_group if sink_group is not None else batch_size
     done = 0
+
+    def hand_over(final: bool = False) -> None:
+        nonlocal held_windows
+        if held and (final or held_windows >= sink_size):
+            writer.put((_sink_joined, (sink, list(held))))
+            held.clear()
+            held_windows = 0
 
     def report() -> None:
         if progress is not None:
             progress(progress_offset + done, total)
 
     def run(batch: tuple[list[int], np.ndarray, np.ndarray]) -> None:
-        nonlocal done
+        nonlocal done, held_windows
         indices, images, valid = batch
         t0 = time.perf_counter()
         probs = predict(images)
@@ -261,7 +305,9 @@ def run_pipeline(
         stats.predict_calls += 1
         stats.run += len(indices)
         stats.ran.extend(indices)
-        writer.put((sink, (indices, probs, valid)))
+        held.append((indices, probs, valid))
+        held_windows += len(indices)
+        hand_over()
         done += len(indices)
         report()
 
@@ -288,7 +334,9 @@ def run_pipeline(
             ThreadPoolExecutor(max_workers=readers, thread_name_prefix="geocrobim-read") if readers else _InlinePool()
         )
         with pool:
-            groups = iter(range(i, min(i + batch_size, len(windows))) for i in range(0, len(windows), batch_size))
+            groups = iter(
+                range(i, min(i + group_size, len(windows))) for i in range(0, len(windows), group_size)
+            )
 
             def submit_next() -> None:
                 group = next(groups, None)
@@ -304,6 +352,7 @@ def run_pipeline(
                     consume(group, *future.result())
                 if (batch := batcher.take(final=True)) is not None:
                     run(batch)
+                hand_over(final=True)
             finally:
                 for _, future in pending:
                     future.cancel()

@@ -12,7 +12,8 @@ sensitivity.
 The buffer covers only the rows that windows still in flight can touch: as soon as no
 pending window reaches a block row, that row is normalised and written to a tiled GeoTIFF
 (uint8 0-255 probability, one band per expression) in the scene's CRS and grid, with
-validity as an internal mask. Memory is about ``(tile + block) x width x (count + 1) x 4``
+validity as an internal mask (none while every pixel so far is valid: readers then skip
+the mask reads). Memory is about ``(tile + block) x width x (count + 1) x 4``
 bytes, independent of the raster's height.
 """
 
@@ -161,6 +162,7 @@ class Stitcher:
         self._valid = np.zeros((self._capacity, self.width), dtype=bool)
         self._row0 = 0  # first raster row not yet written (a multiple of block_size)
         self._hi = 0  # one past the last raster row any add() touched
+        self._masked = False  # whether the file has a mask band yet (see _write_mask)
         self.peak_buffer_bytes = self.buffer_bytes
         profile = {
             "driver": "GTiff",
@@ -456,6 +458,26 @@ class Stitcher:
             self._write_rows(n)
             self._row0 += n
 
+    def _write_mask(self, mask: np.ndarray, window: Window) -> None:
+        """Write a block row's validity, creating the mask band at the first invalid pixel.
+
+        A file without a mask band is all valid to GDAL, and its readers (polygonising,
+        scoring, the probability COG) skip reading masks: over a scene without nodata that
+        saves a fifth of the polygoniser's time. The first block row with an invalid pixel
+        creates the band and fills the rows written before it as valid.
+        """
+        if not self._masked and mask.all():
+            return
+        with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):  # keep the mask inside the TIFF, never a .msk
+            if not self._masked:
+                self._masked = True
+                for row in range(0, int(window.row_off), self.block_size):
+                    rows = min(self.block_size, int(window.row_off) - row)
+                    self._dst.write_mask(
+                        np.full((rows, self.width), 255, dtype=np.uint8), window=Window(0, row, self.width, rows)
+                    )
+            self._dst.write_mask(mask, window=window)
+
     def _write_rows(self, n: int) -> None:
         """Normalise, quantise and write raster rows ``[_row0, _row0 + n)``; clear them in the ring."""
         start = self._row0 % self._capacity  # block-aligned, so the n <= block rows are contiguous
@@ -484,8 +506,7 @@ class Stitcher:
             mask = np.zeros((n, self.width), dtype=np.uint8)
         try:
             self._dst.write(out, window=window)
-            with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):  # keep the mask inside the TIFF, never a .msk
-                self._dst.write_mask(mask, window=window)
+            self._write_mask(mask, window)
         except RasterioError as exc:
             detail = " ".join(str(exc).split())
             raise OutputError(f"writing {self.path} failed ({detail}); check free disk space in its folder") from exc

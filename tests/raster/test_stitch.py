@@ -157,6 +157,32 @@ def test_invalid_pixels_are_zero_and_masked_and_unrun_windows_count_as_valid(tmp
     assert (out[:50, 200 - 1] == 0).all()  # valid, not run: probability 0
 
 
+def test_the_mask_band_appears_with_the_first_invalid_pixel(tmp_path):
+    from rasterio.enums import MaskFlags
+
+    # All valid: no mask band at all (readers then skip mask reads), every pixel valid.
+    path = tmp_path / "valid.tif"
+    _stitch(path, 130, 200, 64, 16, lambda w: np.full((1, 64, 64), 0.5, dtype=np.float32), block_size=16)
+    with rasterio.open(path) as src:
+        assert src.mask_flag_enums == ([MaskFlags.all_valid],)
+        assert (src.dataset_mask() == 255).all()
+    # Invalid pixels only near the bottom: the rows flushed before them are filled as valid.
+    nodata = np.zeros((200, 130), dtype=bool)
+    nodata[170:180, 20:40] = True
+
+    def valid(w: Window) -> np.ndarray:
+        v = np.ones((64, 64), dtype=bool)
+        part = nodata[w.row_off : w.row_off + 64, w.col_off : w.col_off + 64]
+        v[: part.shape[0], : part.shape[1]] &= ~part
+        return v
+
+    path = tmp_path / "late.tif"
+    _stitch(path, 130, 200, 64, 16, lambda w: np.full((1, 64, 64), 0.5, dtype=np.float32), block_size=16, valid=valid)
+    with rasterio.open(path) as src:
+        assert src.mask_flag_enums == ([MaskFlags.per_dataset],)
+        np.testing.assert_array_equal(src.dataset_mask() == 0, nodata)
+
+
 def test_output_keeps_crs_transform_and_is_tiled(tmp_path):
     path = tmp_path / "p.tif"
     _stitch(path, 130, 90, 64, 16, lambda w: np.full((1, 64, 64), 0.5, dtype=np.float32))
