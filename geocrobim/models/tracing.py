@@ -14,7 +14,9 @@ Tracing records one shape's path through the model: Python branches on shapes (r
 not, how many pair chunks) are frozen into the graph. So a graph is made per input
 shapes (windows, expressions, tokens), padding pattern and ``max_pairs``, and is shared
 by every text of that form (one expression of a scene, then another); it is made only
-for a shape seen a second time (a scene's last, shorter batch stays eager), run twice at
+for a shape seen a second time (a scene's last, shorter batch stays eager) whose eager
+forward is quick (:data:`TRACE_BELOW_S`; a large model's time is in kernels that release
+the lock anyway), run twice at
 once (TorchScript's executor profiles the first run and optimises the second, both
 several times slower than later runs), and the optimised graph's output is checked
 against the eager forward on the batch it was traced on; if tracing fails or the outputs
@@ -24,6 +26,7 @@ differ, the predictor falls back to eager mode for good and says why in the log.
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -38,6 +41,13 @@ logger = logging.getLogger(__name__)
 
 #: Graphs kept at once (least recently used dropped first): a pass needs one or two.
 MAX_GRAPHS = 4
+#: Only a forward faster than this is traced. Tracing costs about three forwards (the trace
+#: and two warm-up runs); what it saves is the Python around each op, a fixed ~10-20 us an
+#: op. ``crobim_test`` (64 px, a batch of 8 in ~10 ms) ran 1.6x faster traced; ``crobim_small``
+#: (256 px, 0.38 s for 4 windows on 2 cores) and ``crobim_swin_b`` (480 px, seconds a
+#: window) ran at the same speed, their kernels releasing the lock for most of the call, so
+#: for them a trace would only add its ~three forwards.
+TRACE_BELOW_S = 0.25
 #: A traced graph must match the eager forward this closely on the batch it was traced on.
 ATOL, RTOL = 1e-4, 1e-4
 
@@ -62,6 +72,9 @@ class _Entry:
 
 class TracedForward:
     """``model.forward_many`` that switches to a traced graph for shapes it sees repeatedly.
+
+    Only shapes whose eager forward takes under :data:`TRACE_BELOW_S` are traced: the
+    small models whose time is mostly Python.
 
     Call it under :func:`torch.inference_mode` (the predictor does).
 
@@ -100,8 +113,9 @@ class TracedForward:
         entry.calls += 1
         if entry.graph is not None:
             return entry.graph(*inputs)
+        start = time.perf_counter()
         eager = self.model.forward_many(images, text, max_pairs=max_pairs)
-        if entry.calls >= 2:
+        if entry.calls >= 2 and time.perf_counter() - start < TRACE_BELOW_S:
             entry.graph = self._trace(inputs, max_pairs, eager)
         return eager
 

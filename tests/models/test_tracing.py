@@ -101,3 +101,13 @@ def test_the_graph_cache_is_bounded() -> None:
         for n in range(1, MAX_GRAPHS + 4):
             forward(torch.ones(n, 3, 4, 4), _text())
     assert len(forward._entries) == MAX_GRAPHS
+
+
+def test_slow_forwards_are_not_traced(checkpoint_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A large model's time is in its kernels: tracing would only cost its three forwards.
+    monkeypatch.setattr("geocrobim.models.tracing.TRACE_BELOW_S", 0.0)
+    predictor = Predictor.from_checkpoint(checkpoint_dir, device="cpu")
+    text = predictor.encode_text(["a small ship"])
+    for seed in range(4):
+        predictor.predict(_windows(2, seed), text)
+    assert predictor._forward.graphs == 0 and predictor._forward.enabled
