@@ -23,8 +23,9 @@ the engine adds. A short probe of each count comes first; a count more than 20 %
 than the other there gets no full runs (on a busy machine, OpenMP threads spinning at
 their barriers can make two threads 10-100x slower than one). Model-only and end-to-end runs alternate (model, then ``--repeats``
 times end to end followed by model), so that a change of the machine's load hits both.
-The summary compares the best (least disturbed) runs; the medians and a CPU-time ratio
-are printed too. Final one-line summary: the ratio end-to-end / model (target <= 1.10).
+The summary compares the best (least disturbed) runs; the medians, a CPU-time ratio and
+a paired ratio (each end-to-end run over the mean of the model-only runs around it, median
+over the runs; the one least hurt by a machine whose speed drifts) are printed too. Final one-line summary: the ratio end-to-end / model (target <= 1.10).
 """
 
 from __future__ import annotations
@@ -184,8 +185,13 @@ def main() -> None:
     for n in candidates:
         print(f"model only, {n} thread(s): best {min(w for w, _ in models[n]):.2f} s, "
               f"median {statistics.median(w for w, _ in models[n]):.2f} s")
+    # Each end-to-end run over the mean of the model-only runs just before and after it:
+    # the estimate least hurt by a machine whose speed drifts during the benchmark.
+    paired = statistics.median(
+        w / ((reference[i][0] + reference[i + 1][0]) / 2) for i, (w, _, _) in enumerate(runs)
+    )
     print(f"fine pass / model (best): {fine / best_model:.3f}; CPU time ratio (medians): {cpu_ratio:.3f}; "
-          f"median ratio {median_run / median_model:.3f}")
+          f"median ratio {median_run / median_model:.3f}; paired ratio (median) {paired:.3f}")
     print(
         f"engine_overhead: ratio {best_run / best_model:.3f} (best of {len(runs)} end-to-end runs {best_run:.1f} s vs "
         f"best of {len(reference)} model-only runs {best_model:.1f} s with {fastest} thread(s), the faster count; "
