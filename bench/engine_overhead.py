@@ -25,7 +25,8 @@ their barriers can make two threads 10-100x slower than one). Model-only and end
 times end to end followed by model), so that a change of the machine's load hits both.
 The summary compares the best (least disturbed) runs; the medians, a CPU-time ratio and
 a paired ratio (each end-to-end run over the mean of the model-only runs around it, median
-over the runs; the one least hurt by a machine whose speed drifts) are printed too. Final one-line summary: the ratio end-to-end / model (target <= 1.10).
+over the runs; the one least hurt by a machine whose speed drifts) are printed too.
+Final one-line summary: the ratio end-to-end / model (target <= 1.10).
 """
 
 from __future__ import annotations

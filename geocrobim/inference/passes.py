@@ -84,7 +84,7 @@ class SceneReader:
         """``(rgb (3, h, w) uint8, valid (h, w) bool)`` of one window at ``out_shape``."""
         if self._from_source(window):
             chunk, col = self._chunk_of(window)
-            return chunk.rgb[:, :, col : col + self.out_shape[1]], chunk.valid[:, col : col + self.out_shape[1]]
+            return chunk.rgb_windows[col], chunk.valid_windows[col]
         return self._read(window, self.out_shape)
 
     def read_many(self, windows: Sequence[Window]) -> tuple[np.ndarray, np.ndarray]:

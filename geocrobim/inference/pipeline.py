@@ -44,9 +44,11 @@ ReadManyFn = Callable[[Sequence[Any]], tuple[np.ndarray, np.ndarray]]
 PredictFn = Callable[[np.ndarray], np.ndarray]
 #: ``sink(indices, probabilities (B, E, t, t), valid (B, t, t))``, called in window order.
 SinkFn = Callable[[list[int], np.ndarray, np.ndarray], None]
-#: ``skip(index)`` for a window with no valid pixel, called in window order with the sink.
+#: ``skip(index)`` for a window with no valid pixel, in window order (maybe before earlier windows' sink).
 SkipFn = Callable[[int], None]
 ProgressFn = Callable[[int, int], None]
+#: A run of consecutive windows: ``(indices, images or probabilities, valid)``.
+Part = tuple[list[int], np.ndarray, np.ndarray]
 
 _DONE = object()
 
@@ -161,16 +163,20 @@ def _skip_each(skip: SkipFn, indices: list[int]) -> None:
         skip(index)
 
 
-def _sink_joined(sink: SinkFn, parts: list[tuple[list[int], np.ndarray, np.ndarray]]) -> None:
-    """One ``sink`` call for several consecutive batches (joined in the writer thread)."""
+def _join(parts: Sequence[Part]) -> Part:
+    """Consecutive runs of windows ``(indices, arrays, arrays)`` as one (no copy for a single run)."""
     if len(parts) == 1:
-        sink(*parts[0])
-        return
-    sink(
+        return parts[0]
+    return (
         [i for part in parts for i in part[0]],
         np.concatenate([part[1] for part in parts]),
         np.concatenate([part[2] for part in parts]),
     )
+
+
+def _sink_joined(sink: SinkFn, parts: list[Part]) -> None:
+    """One ``sink`` call for several consecutive batches (joined in the writer thread)."""
+    sink(*_join(parts))
 
 
 class _Batcher:
@@ -183,7 +189,7 @@ class _Batcher:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.parts: deque[tuple[list[int], np.ndarray, np.ndarray]] = deque()
+        self.parts: deque[Part] = deque()
         self.count = 0
 
     def add(self, indices: list[int], images: np.ndarray, valid: np.ndarray) -> None:
@@ -191,7 +197,7 @@ class _Batcher:
             self.parts.append((indices, images, valid))
             self.count += len(indices)
 
-    def take(self, final: bool = False) -> tuple[list[int], np.ndarray, np.ndarray] | None:
+    def take(self, final: bool = False) -> Part | None:
         """The next full batch (or with ``final``, whatever is left); None if there is none."""
         if self.count < self.size and not (final and self.count):
             return None
@@ -207,13 +213,7 @@ class _Batcher:
             else:
                 self.parts.popleft()
             need -= k
-        if len(pieces) == 1:
-            return pieces[0]
-        return (
-            [i for piece in pieces for i in piece[0]],
-            np.concatenate([piece[1] for piece in pieces]),
-            np.concatenate([piece[2] for piece in pieces]),
-        )
+        return _join(pieces)
 
 
 def run_pipeline(
@@ -243,7 +243,7 @@ def run_pipeline(
             writer thread.
         skip: told about windows with no valid pixel (writer thread, in window order; a
             skip may come before the ``sink`` of earlier windows still being grouped).
-        batch_size: windows per model call (and per read group).
+        batch_size: windows per model call (and, unless given, per read group and sink call).
         readers: reader threads; 0 reads in the calling thread, between model calls.
         write_behind: run ``sink`` and ``skip`` on a writer thread; False runs them in the
             calling thread (no overlap, no thread switching).
@@ -280,24 +280,21 @@ def run_pipeline(
     depth = max(2, readers) if readers else 1
     pending: deque[tuple[range, Future[tuple[np.ndarray, np.ndarray]]]] = deque()
     batcher = _Batcher(batch_size)
-    held: list[tuple[list[int], np.ndarray, np.ndarray]] = []  # batches run, not yet handed to the writer
-    held_windows = 0
+    held: list[Part] = []  # batches run, not yet handed to the writer
     sink_size = sink_group if sink_group is not None else batch_size
     done = 0
 
     def hand_over(final: bool = False) -> None:
-        nonlocal held_windows
-        if held and (final or held_windows >= sink_size):
+        if held and (final or sum(len(part[0]) for part in held) >= sink_size):
             writer.put((_sink_joined, (sink, list(held))))
             held.clear()
-            held_windows = 0
 
     def report() -> None:
         if progress is not None:
             progress(progress_offset + done, total)
 
-    def run(batch: tuple[list[int], np.ndarray, np.ndarray]) -> None:
-        nonlocal done, held_windows
+    def run(batch: Part) -> None:
+        nonlocal done
         indices, images, valid = batch
         t0 = time.perf_counter()
         probs = predict(images)
@@ -306,7 +303,6 @@ def run_pipeline(
         stats.run += len(indices)
         stats.ran.extend(indices)
         held.append((indices, probs, valid))
-        held_windows += len(indices)
         hand_over()
         done += len(indices)
         report()

@@ -16,11 +16,11 @@ shapes (windows, expressions, tokens), padding pattern and ``max_pairs``, and is
 by every text of that form (one expression of a scene, then another); it is made only
 for a shape seen a second time (a scene's last, shorter batch stays eager) whose eager
 forward is quick (:data:`TRACE_BELOW_S`; a large model's time is in kernels that release
-the lock anyway), run twice at
-once (TorchScript's executor profiles the first run and optimises the second, both
-several times slower than later runs), and the optimised graph's output is checked
-against the eager forward on the batch it was traced on; if tracing fails or the outputs
-differ, the predictor falls back to eager mode for good and says why in the log.
+the lock anyway), run twice at once (TorchScript's executor profiles the first run and
+optimises the second, both several times slower than later runs), and the optimised
+graph's output is checked against the eager forward on the batch it was traced on; if
+tracing fails or the outputs differ, the predictor falls back to eager mode for good and
+says why in the log.
 """
 
 from __future__ import annotations
