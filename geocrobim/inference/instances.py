@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import rasterio
@@ -28,6 +28,7 @@ from rasterio import features
 from rasterio.windows import Window
 
 from geocrobim.inference.labels import Edges
+from geocrobim.vector.table import PolygonTable
 
 logger = logging.getLogger(__name__)
 
@@ -109,19 +110,20 @@ def coarse_means(geoms: np.ndarray, coarse: np.ndarray, transform: Affine) -> np
     return np.divide(sums[1:], counts[1:], out=np.zeros(len(geoms)), where=counts[1:] > 0)
 
 
-def arbitrate(gdf: Any, instances: Instances) -> Any:
+def arbitrate(table: PolygonTable, instances: Instances) -> PolygonTable:
     """Rank components by score; keep the best one or all of them.
 
     Args:
-        gdf: GeoDataFrame with a ``score`` column.
+        table: the components, with a ``score`` column.
         instances: ``"best"`` or ``"all"``.
 
     Returns:
-        The kept rows, best first, with a 1-based ``rank`` column.
+        The kept rows, best first (ties in their original order, NaN scores last), with a
+        1-based ``rank`` column before the others.
     """
-    ranked = gdf.sort_values("score", ascending=False, kind="stable")
+    # Negated for a descending sort that stays stable: equal scores keep their order.
+    order = np.argsort(-np.asarray(table.columns["score"], dtype=np.float64), kind="stable")
     if instances == "best":
-        ranked = ranked.iloc[:1]
-    ranked = ranked.reset_index(drop=True)
-    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int32))
-    return ranked
+        order = order[:1]
+    kept = table.take(order)
+    return kept.with_columns({"rank": np.arange(1, len(kept) + 1, dtype=np.int32)}, first=True)

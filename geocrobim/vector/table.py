@@ -63,6 +63,23 @@ class PolygonTable:
         target = CRS.from_user_input(crs)
         return replace(self, geometries=reproject(self.geometries, self.crs, target), crs=target)
 
+    def take(self, index: np.ndarray) -> PolygonTable:
+        """The rows at ``index`` (integer positions), in that order."""
+        index = np.asarray(index, dtype=np.intp)
+        return replace(
+            self, geometries=self.geometries[index], columns={k: np.asarray(v)[index] for k, v in self.columns.items()}
+        )
+
+    def with_columns(self, columns: dict[str, np.ndarray], *, first: bool = False) -> PolygonTable:
+        """The table with ``columns`` (N,) added or replaced, after the others or, with ``first``, before them."""
+        for name, values in columns.items():
+            if len(values) != len(self):
+                raise ValueError(f"column {name!r} has {len(values)} values for {len(self)} rows")
+        merged = {**columns, **{k: v for k, v in self.columns.items() if k not in columns}} if first else {
+            **self.columns, **columns
+        }
+        return replace(self, columns=merged)
+
     def rename(self, names: dict[str, str]) -> PolygonTable:
         """The table with columns renamed by ``names`` (others unchanged)."""
         return replace(self, columns={names.get(k, k): v for k, v in self.columns.items()})

@@ -7,6 +7,9 @@ traceback, and no file left in the output folder.
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +209,25 @@ def test_quiet_prints_nothing_on_success(scene, checkpoint, tmp_path):
         cli, ["-q", "segment", str(scene), EXPR, "-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint)], obj={}
     )
     assert result.exit_code == 0 and result.output == ""
+
+
+def test_segment_to_geopackage_never_imports_pandas(scene, checkpoint, tmp_path):
+    # pandas + geopandas cost a CLI run ~0.5 s and ~90 MB; the GeoPackage path needs neither.
+    out = tmp_path / "out"
+    script = f"""
+import sys
+from geocrobim.cli.main import cli
+try:
+    cli(["-q", "segment", {str(scene)!r}, {EXPR!r}, "-o", {str(out)!r}, "--checkpoint", {str(checkpoint)!r}],
+        standalone_mode=False)
+finally:
+    print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"pandas", "geopandas", "pyarrow"}}))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    layer = next(out.glob("*.gpkg"))
+    with sqlite3.connect(layer) as db:
+        columns = [row[1] for row in db.execute(f'PRAGMA table_info("{layer.stem}")')]
+        expressions = {row[0] for row in db.execute(f'SELECT expression FROM "{layer.stem}"')}
+    assert {"expression", "rank", "score", "fine_prob", "coarse_prob", "area_m2", "model_id", "scene"} <= set(columns)
+    assert expressions <= {EXPR}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 from affine import Affine
+from pyproj import CRS
 
 from geocrobim.inference.instances import arbitrate, coarse_means, fine_means
-from geocrobim.vector import polygonize
+from geocrobim.vector import PolygonTable, polygonize
 
 TRANSFORM = Affine(0.5, 0.0, 480_000.0, 0.0, -0.5, 5_120_000.0)
 
@@ -50,13 +50,21 @@ def test_coarse_means_give_even_tiny_components_support():
 
 
 def test_arbitrate_ranks_and_keeps_the_best_or_all():
-    gdf = gpd.GeoDataFrame(
-        {"score": [0.2, 0.9, 0.5], "area_m2": [1.0, 2.0, 3.0]},
-        geometry=[pixel_box(0, 0, 1, 1), pixel_box(5, 5, 1, 1), pixel_box(9, 9, 1, 1)],
-        crs="EPSG:32633",
+    boxes = np.array([pixel_box(0, 0, 1, 1), pixel_box(5, 5, 1, 1), pixel_box(9, 9, 1, 1), pixel_box(3, 3, 1, 1)])
+    table = PolygonTable(
+        boxes, {"score": np.array([0.2, 0.9, 0.5, 0.5]), "area_m2": np.array([1.0, 2.0, 3.0, 4.0])}, CRS(32633)
     )
-    best = arbitrate(gdf, "best")
-    assert len(best) == 1 and best.score.iloc[0] == 0.9 and best["rank"].tolist() == [1]
-    every = arbitrate(gdf, "all")
-    assert every.score.tolist() == [0.9, 0.5, 0.2] and every["rank"].tolist() == [1, 2, 3]
-    assert len(arbitrate(gdf.iloc[:0], "best")) == 0
+    best = arbitrate(table, "best")
+    assert len(best) == 1 and best.columns["score"].tolist() == [0.9] and best.columns["rank"].tolist() == [1]
+    assert best.geometries[0].equals(boxes[1]) and best.crs == CRS(32633)
+    every = arbitrate(table, "all")
+    assert list(every.columns) == ["rank", "score", "area_m2"]  # rank first, attributes follow their rows
+    assert every.columns["score"].tolist() == [0.9, 0.5, 0.5, 0.2] and every.columns["rank"].tolist() == [1, 2, 3, 4]
+    assert every.columns["area_m2"].tolist() == [2.0, 3.0, 4.0, 1.0]  # equal scores keep their order
+    assert [g.equals(b) for g, b in zip(every.geometries, boxes[[1, 2, 3, 0]], strict=True)] == [True] * 4
+    assert len(arbitrate(table.take(np.array([], dtype=int)), "best")) == 0
+
+
+def test_arbitrate_puts_components_without_a_score_last():
+    table = PolygonTable(np.array([pixel_box(0, 0, 1, 1), pixel_box(5, 5, 1, 1)]), {"score": np.array([np.nan, 0.1])})
+    assert arbitrate(table, "best").columns["score"].tolist() == [0.1]
