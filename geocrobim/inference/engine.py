@@ -26,7 +26,7 @@ import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
-from geocrobim.errors import UsageError
+from geocrobim.errors import RasterError, UsageError
 from geocrobim.inference import instances as inst
 from geocrobim.inference.expressions import clean_expressions, unique_slugs
 from geocrobim.inference.grounding import CoarseGrid
@@ -136,6 +136,13 @@ def segment_raster(
         # rasterio warns on every open of a raster without georeferencing; one log line says it.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         scene = open_scene(path, bands)
+        if scene.paletted:
+            # Colour-table indices read as brightness would be segmented as nonsense.
+            raise RasterError(
+                f"{scene.path} is a paletted raster (band {scene.paletted[0]} holds colour-table indices, not "
+                f"colours); expand it to RGB first, e.g. gdal_translate -expand rgb {scene.path.name} "
+                f"{scene.path.stem}-rgb.tif"
+            )
         if scene.crs is None:
             logger.warning("%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)
         paths = plan_outputs(

@@ -71,6 +71,8 @@ class Scene:
             an alpha band or an internal/sidecar mask, or the data is floating point (NaN
             is invalid). False lets reads skip all mask work.
         overviews: Decimation factors of the file's overviews (e.g. ``(2, 4, 8)``).
+        paletted: The selected bands whose values index a colour table (colour
+            interpretation ``palette``), not colours; imagery readers refuse these.
     """
 
     path: Path
@@ -87,6 +89,7 @@ class Scene:
     block_shape: tuple[int, int]
     has_mask: bool = False
     overviews: tuple[int, ...] = ()
+    paletted: tuple[int, ...] = ()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -264,6 +267,7 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | None = None)
             block_shape=tuple(src.block_shapes[chosen[0] - 1]),  # type: ignore[arg-type]
             has_mask=has_mask,
             overviews=tuple(src.overviews(chosen[0])),
+            paletted=tuple(sorted({b for b in chosen if src.colorinterp[b - 1] == ColorInterp.palette})),
         )
     logger.debug("opened %s", scene)
     return scene

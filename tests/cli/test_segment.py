@@ -130,6 +130,15 @@ def complex_tiff(tmp_path: Path) -> Path:
     return path
 
 
+def paletted_tiff(tmp_path: Path) -> Path:
+    path = tmp_path / "paletted.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=32, height=32, count=1, dtype="uint8",
+                       crs="EPSG:32633", transform=rasterio.Affine(0.5, 0, 480_000, 0, -0.5, 5_120_000)) as dst:
+        dst.write(np.arange(32 * 32, dtype=np.uint8).reshape(1, 32, 32) % 4)
+        dst.write_colormap(1, {0: (0, 0, 0, 255), 1: (255, 0, 0, 255), 2: (0, 255, 0, 255), 3: (0, 0, 255, 255)})
+    return path
+
+
 @pytest.mark.parametrize(
     ("case", "code", "fragment"),
     [
@@ -137,6 +146,7 @@ def complex_tiff(tmp_path: Path) -> Path:
         ("not a raster", 1, "not a raster"),
         ("truncated", 1, "truncated"),
         ("unsupported dtype", 1, "unsupported data type"),
+        ("paletted", 1, "gdal_translate -expand rgb paletted.tif"),
         ("empty expression", 2, "empty or blank"),
         ("blank expression", 2, "empty or blank"),
         ("no expression", 2, "no expression"),
@@ -165,6 +175,7 @@ def test_error_paths(case, code, fragment, scene, checkpoint, tmp_path):
         "not a raster": [tmp_path / "notes.tif", EXPR],
         "truncated": [truncated_tiff(tmp_path), EXPR],
         "unsupported dtype": [complex_tiff(tmp_path), EXPR],
+        "paletted": [paletted_tiff(tmp_path), EXPR],
         "empty expression": [scene, ""],
         "blank expression": [scene, EXPR, "   "],
         "no expression": [scene],
