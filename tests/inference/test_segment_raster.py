@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import shapely
 from affine import Affine
 
 from geocrobim.errors import OutputError
@@ -245,6 +246,24 @@ def test_uint16_float_nan_and_geographic_inputs(geotiff, stub, tmp_path):
     layer = gpd.read_file(result.expressions[0].outputs.vector)
     assert layer.crs.to_epsg() == 4326
     assert layer.area_m2.iloc[0] == pytest.approx(30 * 30 * 1.11 * 0.787, rel=0.03)
+
+
+def test_rotated_transform_outputs_keep_the_rotation_and_true_areas(geotiff, stub, make_squares, tmp_path):
+    # 20 degrees of grid rotation, 0.5 m pixels: windows stay in pixel space, outputs carry
+    # the rotated transform, and polygons are the mask's pixels in map coordinates.
+    rotated = Affine.translation(480_000, 5_120_000) * Affine.rotation(20) * Affine.scale(0.5, -0.5)
+    scene = geotiff(make_squares((120, 160), [(40, 60, 40, 40, 255)]), transform=tuple(rotated)[:6])
+    result = run(scene, tmp_path / "out", stub(), coarse=False)
+    assert result.reading["source_gsd_m"] == pytest.approx(0.5)
+    paths = result.expressions[0].outputs
+    mask, profile = read(paths.mask)
+    assert profile["transform"].almost_equals(rotated) and profile["tags"]["LAYOUT"] == "COG"
+    assert int((mask == 1).sum()) == 40 * 40
+    layer = gpd.read_file(paths.vector, layer=paths.vector.stem)
+    assert layer.area.sum() == pytest.approx(40 * 40 * 0.25) == layer.area_m2.sum()
+    rows, cols = np.nonzero(mask == 1)
+    xs, ys = rotated * (cols + 0.5, rows + 0.5)
+    assert shapely.contains_xy(layer.geometry.union_all(), xs, ys).all()
 
 
 def test_scene_without_crs_warns_and_writes_pixel_space_outputs(geotiff, stub, make_squares, tmp_path):
