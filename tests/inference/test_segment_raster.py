@@ -12,6 +12,7 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
+from rio_cogeo.cogeo import cog_validate
 
 from geocrobim.errors import OutputError
 from geocrobim.inference import segment_raster
@@ -44,6 +45,7 @@ def test_outputs_land_on_the_input_grid(geotiff, stub, make_squares, tmp_path):
             assert out.crs == crs and out.transform == transform and out.shape == shape
             assert out.dtypes == ("uint8",)
             assert out.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert cog_validate(raster, quiet=True) == (True, [], [])
     mask, profile = read(paths.mask)
     assert profile["nodata"] == MASK_NODATA
     expected = np.zeros((120, 160), dtype=np.uint8)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.crs import CRS
+from rio_cogeo.cogeo import cog_validate
 
 from geocrobim.errors import OutputError, UsageError
 from geocrobim.raster import Stitcher, atomic_path, blend_weights, ensure_output_dir, make_grid, write_cog
@@ -31,6 +32,8 @@ def stitched(tmp_path):
 
 def test_cog_is_valid_and_keeps_the_grid(stitched, tmp_path):
     dst = write_cog(stitched, tmp_path / "prob.tif", resampling="average")
+    # rio-cogeo's structural check (tiling, overviews, IFD and data order), warnings included.
+    assert cog_validate(dst, quiet=True) == (True, [], [])
     with rasterio.open(stitched) as src, rasterio.open(dst) as cog:
         assert cog.driver == "GTiff"
         assert cog.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
