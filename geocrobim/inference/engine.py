@@ -136,12 +136,13 @@ def segment_raster(
         # rasterio warns on every open of a raster without georeferencing; one log line says it.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         scene = open_scene(path, bands)
-        if scene.paletted:
-            # Colour-table indices read as brightness would be segmented as nonsense.
+        if scene.paletted and scene.palette is None:
+            # One uint8 paletted band is expanded on read; indices read as brightness in any
+            # other selection would be segmented as nonsense.
             raise RasterError(
-                f"{scene.path} is a paletted raster (band {scene.paletted[0]} holds colour-table indices, not "
-                f"colours); expand it to RGB first, e.g. gdal_translate -expand rgb {scene.path.name} "
-                f"{scene.path.stem}-rgb.tif"
+                f"{scene.path}: band {scene.paletted[0]} holds colour-table indices, not colours, and only a "
+                f"single 8-bit paletted band is expanded on read; expand it to RGB first, e.g. "
+                f"gdal_translate -expand rgb {scene.path.name} {scene.path.stem}-rgb.tif"
             )
         if scene.crs is None:
             logger.warning("%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)

@@ -7,6 +7,7 @@ reads go through a warped VRT, which is slower and resamples; cropping is exact.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -31,6 +32,22 @@ def unique_bands(scene: Scene) -> tuple[list[int], list[int]]:
     """
     unique = sorted(set(scene.bands))
     return unique, [unique.index(b) for b in scene.bands]
+
+
+@functools.lru_cache(maxsize=8)
+def _palette_lut(palette: tuple[tuple[int, int, int, int], ...]) -> np.ndarray:
+    """``(4, 256)`` uint8 R, G, B, alpha lookup rows of a colour table."""
+    return np.ascontiguousarray(np.array(palette, dtype=np.uint8).T)
+
+
+def expand_palette(scene: Scene, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour-table indices as colours: ``(h, w)`` uint8 -> ``(rgb (3, h, w) uint8, opaque (h, w) bool)``.
+
+    Entries with alpha 0 are transparent, i.e. not data.
+    """
+    assert scene.palette is not None  # noqa: S101 - callers check; internal invariant
+    lut = _palette_lut(scene.palette)
+    return lut[:3, indices], lut[3, indices] > 0
 
 
 def valid_from_masks(
@@ -146,13 +163,15 @@ def read_valid(
     shape = place.inner_shape if place.resampled else None
     data = None
     try:
-        if scene.is_float:  # NaN lives in the data, not in GDAL's masks
+        # NaN lives in the data, not in GDAL's masks; so do a colour table's transparent entries.
+        if scene.is_float or scene.palette is not None:
             data = src.read(unique, window=place.inner, out_shape=(len(unique), *shape) if shape else None)
-        valid[place.rows, place.cols] = valid_from_masks(
-            src, scene, unique, data, window=place.inner, out_shape=place.inner_shape
-        )
+        inside = valid_from_masks(src, scene, unique, data, window=place.inner, out_shape=place.inner_shape)
     except RasterioError as exc:
         raise read_error(scene, place.inner, exc) from exc
+    if scene.palette is not None and data is not None:
+        inside &= expand_palette(scene, data[0])[1]
+    valid[place.rows, place.cols] = inside
     return valid
 
 
@@ -187,6 +206,10 @@ def read_window(
     shape = place.inner_shape
     unique, channel = unique_bands(scene)
     resample = place.resampled
+    if scene.palette is not None:
+        # Averaged indices would mix unrelated colours (GDAL picks nearest for a band with a
+        # colour table itself; say so rather than rely on it).
+        resampling = Resampling.nearest
     try:
         data = src.read(
             unique,
@@ -198,7 +221,11 @@ def read_window(
         inside_valid = valid_from_masks(src, scene, unique, data, window=inner, out_shape=shape if resample else None)
     except RasterioError as exc:
         raise read_error(scene, inner, exc) from exc
-    channels = data if channel == list(range(len(unique))) and len(unique) == 3 else data[channel]
+    if scene.palette is not None:
+        channels, opaque = expand_palette(scene, data[0])
+        inside_valid &= opaque
+    else:
+        channels = data if channel == list(range(len(unique))) and len(unique) == 3 else data[channel]
     stretched = stretch.apply(channels)
     if scene.has_mask:
         stretched = np.where(inside_valid, stretched, 0).astype(np.uint8, copy=False)
@@ -233,10 +260,13 @@ def read_decimated(
         resampling: Resampling for the data (nearest is cheapest; masks are always nearest).
 
     Returns:
-        ``(data (3, h, w) in the scene's dtype, channels as Scene.bands, valid (h, w) bool)``.
+        ``(data (3, h, w) in the scene's dtype, channels as Scene.bands, valid (h, w) bool)``;
+        a paletted scene's colours (uint8 RGB) instead of its indices.
     """
     out_h, out_w = out_shape
     unique, channel = unique_bands(scene)
+    if scene.palette is not None:
+        resampling = Resampling.nearest  # indices, not intensities
     data = np.empty((len(unique), out_h, out_w), dtype=scene.dtype)
     valid = np.empty((out_h, out_w), dtype=bool)
     # Output rows per strip: a source strip of about one block row (at least one output row).
@@ -255,4 +285,7 @@ def read_decimated(
         except RasterioError as exc:
             raise read_error(scene, strip, exc) from exc
         data[:, o0:o1] = part
+    if scene.palette is not None:
+        rgb, opaque = expand_palette(scene, data[0])
+        return rgb, valid & opaque
     return data[channel], valid

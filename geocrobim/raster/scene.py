@@ -72,7 +72,11 @@ class Scene:
             is invalid). False lets reads skip all mask work.
         overviews: Decimation factors of the file's overviews (e.g. ``(2, 4, 8)``).
         paletted: The selected bands whose values index a colour table (colour
-            interpretation ``palette``), not colours; imagery readers refuse these.
+            interpretation ``palette``), not colours.
+        palette: When the selection is one uint8 paletted band (repeated), its colour
+            table as 256 ``(r, g, b, alpha)`` entries: reads expand indices to these
+            colours (alpha 0 is invalid). None otherwise; a paletted selection without
+            one (three different bands, 16-bit indices) cannot be read as imagery.
     """
 
     path: Path
@@ -90,6 +94,7 @@ class Scene:
     has_mask: bool = False
     overviews: tuple[int, ...] = ()
     paletted: tuple[int, ...] = ()
+    palette: tuple[tuple[int, int, int, int], ...] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -247,8 +252,12 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | None = None)
                 f"{path} is truncated or corrupt: reading its pixels failed ({_one_line(exc)}); "
                 "re-download or re-export the file"
             ) from exc
-        has_mask = dtype.startswith("float") or any(
-            src.mask_flag_enums[b - 1] != [MaskFlags.all_valid] for b in chosen
+        paletted = tuple(sorted({b for b in chosen if src.colorinterp[b - 1] == ColorInterp.palette}))
+        palette = _palette(src, chosen) if paletted else None
+        has_mask = (
+            dtype.startswith("float")
+            or any(src.mask_flag_enums[b - 1] != [MaskFlags.all_valid] for b in chosen)
+            or (palette is not None and any(entry[3] == 0 for entry in palette))  # transparent colours
         )
         crs = src.crs if src.crs else None
         res_x, res_y = src.res
@@ -267,10 +276,23 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | None = None)
             block_shape=tuple(src.block_shapes[chosen[0] - 1]),  # type: ignore[arg-type]
             has_mask=has_mask,
             overviews=tuple(src.overviews(chosen[0])),
-            paletted=tuple(sorted({b for b in chosen if src.colorinterp[b - 1] == ColorInterp.palette})),
+            paletted=paletted,
+            palette=palette,
         )
     logger.debug("opened %s", scene)
     return scene
+
+
+def _palette(src: DatasetReader, chosen: Sequence[int]) -> tuple[tuple[int, int, int, int], ...] | None:
+    """The colour table of a selection that is one uint8 paletted band, else None."""
+    band = chosen[0]
+    if len(set(chosen)) != 1 or src.dtypes[band - 1] != "uint8":
+        return None
+    try:
+        colours = src.colormap(band)
+    except ValueError:  # palette interpretation without a table: nothing to expand
+        return None
+    return tuple(tuple(int(v) for v in colours.get(i, (0, 0, 0, 0))) for i in range(256))  # type: ignore[misc]
 
 
 def _open_quietly(path: Path) -> DatasetReader:

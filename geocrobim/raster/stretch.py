@@ -142,7 +142,7 @@ def compute_stretch(
     p_low, p_high = percentiles
     if not 0.0 <= p_low < p_high <= 100.0:
         raise UsageError(f"percentiles must satisfy 0 <= low < high <= 100, got {p_low}, {p_high}")
-    if scene.dtype == "uint8":
+    if scene.dtype == "uint8":  # also a colour table's colours (expanded on read)
         return Stretch.from_range(0, 255)
     data, valid = sample_scene(src, scene)
     total = valid.size

@@ -131,10 +131,11 @@ def complex_tiff(tmp_path: Path) -> Path:
 
 
 def paletted_tiff(tmp_path: Path) -> Path:
+    """16-bit colour-table indices: only a single 8-bit paletted band is expanded on read."""
     path = tmp_path / "paletted.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=32, height=32, count=1, dtype="uint8",
+    with rasterio.open(path, "w", driver="GTiff", width=32, height=32, count=1, dtype="uint16",
                        crs="EPSG:32633", transform=rasterio.Affine(0.5, 0, 480_000, 0, -0.5, 5_120_000)) as dst:
-        dst.write(np.arange(32 * 32, dtype=np.uint8).reshape(1, 32, 32) % 4)
+        dst.write(np.arange(32 * 32, dtype=np.uint16).reshape(1, 32, 32) % 4)
         dst.write_colormap(1, {0: (0, 0, 0, 255), 1: (255, 0, 0, 255), 2: (0, 255, 0, 255), 3: (0, 0, 255, 255)})
     return path
 

@@ -268,6 +268,70 @@ def test_rotated_transform_outputs_keep_the_rotation_and_true_areas(geotiff, stu
     assert shapely.contains_xy(layer.geometry.union_all(), xs, ys).all()
 
 
+PALETTE = {0: (0, 0, 0, 255), 1: (255, 255, 255, 255), 2: (40, 40, 40, 255), 3: (0, 0, 0, 0)}
+
+
+def _palette_vrt(tif: Path) -> Path:
+    """A VRT over ``tif`` whose colour table keeps alpha (TIFF colour tables have none)."""
+    with rasterio.open(tif) as src:
+        geotransform = ", ".join(repr(v) for v in src.transform.to_gdal())
+        width, height, wkt = src.width, src.height, src.crs.to_wkt()
+    entries = "".join(f'<Entry c1="{r}" c2="{g}" c3="{b}" c4="{a}"/>' for r, g, b, a in PALETTE.values())
+    vrt = tif.with_suffix(".vrt")
+    vrt.write_text(
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><SRS>{wkt}</SRS>'
+        f"<GeoTransform>{geotransform}</GeoTransform>"
+        f'<VRTRasterBand dataType="Byte" band="1"><ColorInterp>Palette</ColorInterp><ColorTable>{entries}</ColorTable>'
+        f'<SimpleSource><SourceFilename relativeToVRT="1">{tif.name}</SourceFilename><SourceBand>1</SourceBand>'
+        f"</SimpleSource></VRTRasterBand></VRTDataset>"
+    )
+    return vrt
+
+
+@pytest.mark.parametrize("invalid", ["nodata index", "transparent colour"])
+def test_paletted_scene_is_segmented_by_its_colours(geotiff, stub, tmp_path, invalid):
+    # Index 1 is white, 2 dark grey: read as values, every index is near black (no mask at
+    # all); expanded, the white square is the object. Index 3 (a left strip) is not data:
+    # the declared nodata of a GeoTIFF, or a colour with alpha 0 (here through a VRT).
+    indices = np.full((120, 160), 2, dtype=np.uint8)
+    indices[40:80, 60:100] = 1
+    indices[:, :10] = 3
+    scene = geotiff(indices, name="paletted.tif", nodata=3 if invalid == "nodata index" else None)
+    with rasterio.open(scene, "r+") as dst:
+        dst.write_colormap(1, PALETTE)
+    if invalid == "transparent colour":
+        scene = _palette_vrt(scene)
+    result = run(scene, tmp_path / "out", stub(), coarse=True)
+    mask, _ = read(result.expressions[0].outputs.mask)
+    expected = np.zeros((120, 160), dtype=np.uint8)
+    expected[40:80, 60:100] = 1
+    expected[:, :10] = MASK_NODATA
+    np.testing.assert_array_equal(mask, expected)
+
+
+def test_paletted_reads_give_table_colours_at_any_scale(geotiff):
+    from rasterio.windows import Window
+
+    from geocrobim.raster import compute_stretch, open_scene, read_decimated, read_window
+
+    indices = np.tile(np.array([[1, 3], [3, 1]], dtype=np.uint8), (32, 32))  # a 1 px checkerboard
+    path = geotiff(indices, name="checker.tif")
+    with rasterio.open(path, "r+") as dst:  # averaged indices (2) would turn green
+        dst.write_colormap(1, {1: (255, 0, 0, 255), 2: (0, 255, 0, 255), 3: (0, 0, 255, 255)})
+    scene = open_scene(path)
+    assert scene.paletted == (1,) and scene.palette[1] == (255, 0, 0, 255)
+    with scene.open() as src:
+        stretch = compute_stretch(src, scene)
+        rgb, valid = read_window(src, scene, Window(0, 0, 64, 64), stretch, out_shape=(16, 16))
+        decimated, _ = read_decimated(src, scene, (16, 16), resampling=rasterio.enums.Resampling.average)
+    # Downsampled reads (bilinear, average) must not mix colours: averaged indices 1 and 3
+    # would be 2, green, and so would averaged-then-looked-up colours; every pixel is red or blue.
+    for image in (rgb, decimated):
+        assert image.shape == (3, 16, 16) and image.dtype == np.uint8
+        assert {tuple(c) for c in image.reshape(3, -1).T.tolist()} <= {(255, 0, 0), (0, 0, 255)}
+    assert valid.all()
+
+
 def test_scene_without_crs_warns_and_writes_pixel_space_outputs(geotiff, stub, make_squares, tmp_path):
     scene = geotiff(make_squares((64, 64), [(10, 10, 20, 20, 255)]), crs=None, transform=(1, 0, 0, 0, 1, 0))
     result = run(scene, tmp_path / "out", stub(), coarse=False)
