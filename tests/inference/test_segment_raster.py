@@ -332,6 +332,22 @@ def test_paletted_reads_give_table_colours_at_any_scale(geotiff):
     assert valid.all()
 
 
+def test_crs_without_an_epsg_code_reaches_every_output(geotiff, stub, make_squares, tmp_path):
+    # samgeo#12: set_crs(epsg=crs.to_epsg()) crashed on CRSs without an EPSG code.
+    laea = "+proj=laea +lat_0=52 +lon_0=10.3 +x_0=4321000 +y_0=3210000 +ellps=GRS80 +units=m +no_defs"
+    scene = geotiff(make_squares((120, 160), [(40, 60, 40, 40, 255)]), crs=laea)
+    result = run(scene, tmp_path / "out", stub(), probabilities=True)
+    expected = rasterio.crs.CRS.from_proj4(laea)
+    assert expected.to_epsg() is None and rasterio.crs.CRS.from_wkt(result.crs) == expected
+    paths = result.expressions[0].outputs
+    for raster in (paths.mask, paths.probabilities):
+        with rasterio.open(raster) as out:
+            assert out.crs == expected
+    layer = gpd.read_file(paths.vector, layer=paths.vector.stem)
+    assert len(layer) == 1 and rasterio.crs.CRS.from_wkt(layer.crs.to_wkt()) == expected
+    assert layer.area_m2.iloc[0] == pytest.approx(40 * 40 * 0.25)
+
+
 def test_scene_without_crs_warns_and_writes_pixel_space_outputs(geotiff, stub, make_squares, tmp_path):
     scene = geotiff(make_squares((64, 64), [(10, 10, 20, 20, 255)]), crs=None, transform=(1, 0, 0, 0, 1, 0))
     result = run(scene, tmp_path / "out", stub(), coarse=False)
