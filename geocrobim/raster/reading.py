@@ -40,14 +40,29 @@ def _palette_lut(palette: tuple[tuple[int, int, int, int], ...]) -> np.ndarray:
     return np.ascontiguousarray(np.array(palette, dtype=np.uint8).T)
 
 
-def expand_palette(scene: Scene, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def expand_palette(
+    palette: tuple[tuple[int, int, int, int], ...], indices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Colour-table indices as colours: ``(h, w)`` uint8 -> ``(rgb (3, h, w) uint8, opaque (h, w) bool)``.
 
     Entries with alpha 0 are transparent, i.e. not data.
     """
-    assert scene.palette is not None  # noqa: S101 - callers check; internal invariant
-    lut = _palette_lut(scene.palette)
+    lut = _palette_lut(palette)
     return lut[:3, indices], lut[3, indices] > 0
+
+
+def _resampling_for(scene: Scene, resampling: Resampling) -> Resampling:
+    """``resampling``, or nearest for colour-table indices: averaged indices would mix unrelated
+    colours (GDAL picks nearest for a band with a colour table itself; say so rather than rely on it)."""
+    return Resampling.nearest if scene.palette is not None else resampling
+
+
+def _channels(scene: Scene, data: np.ndarray, channel: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (3, h, w) R, G, B of ``data`` read from ``unique_bands``, and where a colour table
+    makes pixels transparent (None: it does not apply)."""
+    if scene.palette is not None:
+        return expand_palette(scene.palette, data[0])
+    return (data if channel == list(range(len(data))) and len(data) == 3 else data[channel]), None
 
 
 def valid_from_masks(
@@ -170,7 +185,7 @@ def read_valid(
     except RasterioError as exc:
         raise read_error(scene, place.inner, exc) from exc
     if scene.palette is not None and data is not None:
-        inside &= expand_palette(scene, data[0])[1]
+        inside &= expand_palette(scene.palette, data[0])[1]
     valid[place.rows, place.cols] = inside
     return valid
 
@@ -206,26 +221,20 @@ def read_window(
     shape = place.inner_shape
     unique, channel = unique_bands(scene)
     resample = place.resampled
-    if scene.palette is not None:
-        # Averaged indices would mix unrelated colours (GDAL picks nearest for a band with a
-        # colour table itself; say so rather than rely on it).
-        resampling = Resampling.nearest
     try:
         data = src.read(
             unique,
             window=inner,
             out_shape=(len(unique), *shape) if resample else None,
-            resampling=resampling,
+            resampling=_resampling_for(scene, resampling),
             out_dtype=scene.dtype,
         )
         inside_valid = valid_from_masks(src, scene, unique, data, window=inner, out_shape=shape if resample else None)
     except RasterioError as exc:
         raise read_error(scene, inner, exc) from exc
-    if scene.palette is not None:
-        channels, opaque = expand_palette(scene, data[0])
+    channels, opaque = _channels(scene, data, channel)
+    if opaque is not None:
         inside_valid &= opaque
-    else:
-        channels = data if channel == list(range(len(unique))) and len(unique) == 3 else data[channel]
     stretched = stretch.apply(channels)
     if scene.has_mask:
         stretched = np.where(inside_valid, stretched, 0).astype(np.uint8, copy=False)
@@ -265,8 +274,7 @@ def read_decimated(
     """
     out_h, out_w = out_shape
     unique, channel = unique_bands(scene)
-    if scene.palette is not None:
-        resampling = Resampling.nearest  # indices, not intensities
+    resampling = _resampling_for(scene, resampling)
     data = np.empty((len(unique), out_h, out_w), dtype=scene.dtype)
     valid = np.empty((out_h, out_w), dtype=bool)
     # Output rows per strip: a source strip of about one block row (at least one output row).
@@ -285,7 +293,5 @@ def read_decimated(
         except RasterioError as exc:
             raise read_error(scene, strip, exc) from exc
         data[:, o0:o1] = part
-    if scene.palette is not None:
-        rgb, opaque = expand_palette(scene, data[0])
-        return rgb, valid & opaque
-    return data[channel], valid
+    channels, opaque = _channels(scene, data, channel)
+    return channels, valid if opaque is None else valid & opaque
