@@ -25,10 +25,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ImageEncoderConfig:
-    """The unimodal 4-scale image encoder (timm Swin or ConvNeXt).
+    """The unimodal 4-scale image encoder (timm Swin, ConvNeXt or EfficientNet).
 
     Attributes:
-        family: ``"swin"`` or ``"convnext"``; decides which size keywords timm gets.
+        family: ``"swin"``, ``"convnext"`` or ``"efficientnet"``; decides which size keywords
+            timm gets (EfficientNet takes none: only timm's named sizes).
         name: timm architecture name, e.g. ``"swin_base_patch4_window12_384"``.
         widths: channels of the 4 stages for a custom-size model (Swin: ``embed_dim`` is
             ``widths[0]`` and must double per stage; ConvNeXt: ``dims``). None keeps timm's.
@@ -37,11 +38,13 @@ class ImageEncoderConfig:
         window_size: Swin window size; None keeps timm's.
         drop_path_rate: stochastic depth rate (0.3 in the LAVT/RMSIN Swin-B recipe).
         pretrained: None (random init, nothing downloaded), a local ``.safetensors`` file
-            with timm- or original-layout weights, or a timm pretrained tag / ``hf-hub:`` id
+            with timm- or original-layout weights, ``"package:<timm name>"`` for weights a
+            registry package ships (``package:efficientnet_lite0``, see
+            :mod:`geocrobim.models.pretrained`), or a timm pretrained tag / ``hf-hub:`` id
             (downloaded through timm only because it was asked for).
     """
 
-    family: Literal["swin", "convnext"] = "swin"
+    family: Literal["swin", "convnext", "efficientnet"] = "swin"
     name: str = "swin_base_patch4_window12_384"
     widths: tuple[int, ...] | None = None
     depths: tuple[int, ...] | None = None
@@ -215,8 +218,10 @@ def validate(cfg: CroBIMConfig) -> None:
         problems.append(f"mid.kernel_source={mid.kernel_source!r} must be 'cls' or 'mean'")
     if mid.num_layers < 1:
         problems.append(f"mid.num_layers={mid.num_layers} must be >= 1")
-    if cfg.image_encoder.family not in ("swin", "convnext"):
-        problems.append(f"image_encoder.family={cfg.image_encoder.family!r} must be 'swin' or 'convnext'")
+    if cfg.image_encoder.family not in ("swin", "convnext", "efficientnet"):
+        problems.append(
+            f"image_encoder.family={cfg.image_encoder.family!r} must be 'swin', 'convnext' or 'efficientnet'"
+        )
     if problems:
         raise UsageError("invalid CroBIM config: " + "; ".join(problems))
 

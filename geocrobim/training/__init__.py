@@ -28,6 +28,7 @@ _LAZY = {
     "RISBenchDataModule": "geocrobim.training.datamodule",
     "RRSISDDataModule": "geocrobim.training.datamodule",
     "RefSegRSDataModule": "geocrobim.training.datamodule",
+    "SyntheticScenesDataModule": "geocrobim.training.datamodule",
     "SyntheticDataModule": "geocrobim.training.datamodule",
     "ExportCheckpoint": "geocrobim.training.export",
     "ReferringLoss": "geocrobim.training.losses",

@@ -32,6 +32,7 @@ from geocrobim.errors import UsageError
 from geocrobim.models import TextTokenizer
 from geocrobim.training._base import NonGeoDataModule
 from geocrobim.training.samples import ReferringCollate, ReferringSamples, ReferringStream, SamplePreparer, prepared
+from geocrobim.training.scenes import SceneCollate, SyntheticSceneStream
 from geocrobim.training.synthetic import SyntheticStream
 
 logger = logging.getLogger(__name__)
@@ -278,6 +279,112 @@ def _synthetic_split(
     from geocrobim.data import SyntheticReferring
 
     return SyntheticReferring(sizes[split], split=split, per_scene=per_scene[split], **common)
+
+
+class SyntheticScenesDataModule(ReferringDataModule):
+    """Synthetic scenes for the sample-efficient CPU recipe (:mod:`geocrobim.training.scenes`).
+
+    Each batch holds ``batch_size`` rendered scenes with up to ``per_scene`` expressions
+    each (the image encoder runs once per scene), plus the dense category/colour maps and
+    the expression parses the task's training-only heads learn. Chips are rendered at
+    the model's input size (no resize), so the model's GSD is the rendered one.
+
+    Args:
+        train_size: training scenes per epoch (fresh ones every epoch).
+        val_size: validation scenes (the ``val`` stream; the same scenes every time).
+        test_size: test scenes (the ``test`` stream).
+        gsds: GSDs in metres, one drawn per scene.
+        per_scene: expressions per training scene (K).
+        eval_per_scene: expressions per validation/test scene.
+        seed: base seed of the three streams.
+        batch_size: scenes per training batch and process.
+        image_size: chip side and model input S.
+        hflip: probability of a horizontal flip (every expression rewritten).
+        vflip: probability of a vertical flip.
+        jitter: brightness/contrast jitter amplitude (no hue change: colour words stay true).
+        gsd_m: GSD recorded in the export (None: the median of ``gsds``).
+        trained_on: description recorded in the export (None: generated).
+        **kwargs: ``num_workers``, ``eval_batch_size``.
+    """
+
+    def __init__(
+        self,
+        train_size: int = 20000,
+        val_size: int = 128,
+        test_size: int = 500,
+        gsds: list[float] | None = None,
+        per_scene: int = 4,
+        eval_per_scene: int = 2,
+        seed: int = 0,
+        batch_size: int = 8,
+        image_size: int = 256,
+        hflip: float = 0.5,
+        vflip: float = 0.5,
+        jitter: float = 0.1,
+        gsd_m: float | None = None,
+        trained_on: str = "",
+        **kwargs: Any,
+    ) -> None:
+        gsd_list = [float(g) for g in (gsds if gsds is not None else DEFAULT_GSDS)]
+        build = partial(
+            _scene_split,
+            sizes={"train": train_size, "val": val_size, "test": test_size},
+            per_scene={"train": per_scene, "val": eval_per_scene, "test": eval_per_scene},
+            size=image_size,
+            gsds=gsd_list,
+            seed=seed,
+            flips=(hflip, vflip),
+            jitter=jitter,
+        )
+        trained_on = trained_on or (
+            f"synthetic referring scenes (geocrobim.data.synthetic, seed {seed}, {image_size} px, "
+            f"GSD {min(gsd_list):g}-{max(gsd_list):g} m, {per_scene} expressions a scene)"
+        )
+        super().__init__(
+            build, batch_size=batch_size, image_size=image_size, seed=seed, trained_on=trained_on,
+            gsd_m=gsd_m if gsd_m is not None else float(np.median(gsd_list)), **kwargs,
+        )  # fmt: skip
+        self.gsds = gsd_list
+
+    def setup(self, stage: str) -> None:
+        """Build the scene streams (no per-sample wrapping) and the grouped collate."""
+        NonGeoDataModule.setup(self, stage)
+        for split in ("train", "val", "test"):
+            stream = getattr(self, f"{split}_dataset", None)
+            if isinstance(stream, SyntheticSceneStream) and self.trainer is not None:
+                stream.rank, stream.world_size = self.trainer.global_rank, self.trainer.world_size
+        self.collate_fn = SceneCollate(*self._tokenizer())
+
+    def _dataloader_factory(self, split: str) -> DataLoader[dict[str, Any]]:
+        stream = getattr(self, f"{split}_dataset", None)
+        if split == "train" and isinstance(stream, SyntheticSceneStream) and self.trainer is not None:
+            # Lightning has restored the step before it asks for the loader: skip the scenes used so far.
+            stream.offset = self.trainer.global_step * self.batch_size * self.trainer.world_size
+        loader = super()._dataloader_factory(split)
+        if split != "train" or self.num_workers == 0:
+            return loader
+        # Render ahead: each worker keeps several batches of scenes ready while the model trains.
+        return DataLoader(
+            loader.dataset, batch_size=loader.batch_size, num_workers=self.num_workers, collate_fn=self.collate_fn,
+            drop_last=True, persistent_workers=True, prefetch_factor=4,
+        )  # fmt: skip
+
+    def metadata(self) -> dict[str, Any]:
+        return {**super().metadata(), "gsd_range_m": [min(self.gsds), max(self.gsds)]}
+
+
+def _scene_split(
+    split: str,
+    *,
+    sizes: dict[str, int],
+    per_scene: dict[str, int],
+    flips: tuple[float, float],
+    jitter: float,
+    **common: Any,
+) -> Dataset[dict[str, Any]]:
+    """The scene stream of a split (augmented for training only; a picklable factory)."""
+    augment = {"hflip": flips[0], "vflip": flips[1], "jitter": jitter} if split == "train" else {}
+    return SyntheticSceneStream(sizes[split], split=split, per_scene=per_scene[split], **common, **augment)
 
 
 #: Dataset names accepted by :func:`open_dataset` and ``geocrobim evaluate --dataset``.

@@ -35,6 +35,8 @@ class ExportCheckpoint(Callback):
         metadata: extra metadata merged over the automatic entries (model preset,
             datamodule's ``gsd_m`` / ``trained_on``, best validation metrics, steps).
         half: store floating weights as float16 (half the size on disk).
+        export_on_improve: also write the directory each time the monitored metric
+            improves, so a run that is killed still leaves its best weights behind.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class ExportCheckpoint(Callback):
         model_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         half: bool = False,
+        export_on_improve: bool = False,
     ) -> None:
         self.dirpath = Path(dirpath)
         self.monitor = monitor
@@ -52,6 +55,7 @@ class ExportCheckpoint(Callback):
         self.model_id = model_id
         self.metadata = dict(metadata or {})
         self.half = half
+        self.export_on_improve = export_on_improve
         self.best_score = -math.inf
         self.best_state: dict[str, torch.Tensor] | None = None
         self.best_metrics: dict[str, float] = {}
@@ -65,9 +69,11 @@ class ExportCheckpoint(Callback):
         if score is None or not score > self.best_score:
             return
         self.best_score, self.best_metrics, self.best_step = score, metrics, trainer.global_step
+        model = pl_module.model  # type: ignore[attr-defined]
         if self.use_best:
-            model = pl_module.model  # type: ignore[attr-defined]
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        if self.export_on_improve and trainer.is_global_zero:
+            self._export(trainer, pl_module, model)
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         model = pl_module.model  # type: ignore[attr-defined]
@@ -76,6 +82,24 @@ class ExportCheckpoint(Callback):
             model.load_state_dict(self.best_state)
         if not trainer.is_global_zero:
             return
+        self._export(trainer, pl_module, model)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Kept in Lightning's resume checkpoint, so a resumed run still knows its best weights."""
+        return {
+            "best_score": self.best_score,
+            "best_metrics": self.best_metrics,
+            "best_step": self.best_step,
+            "best_state": self.best_state,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best_score = float(state_dict.get("best_score", -math.inf))
+        self.best_metrics = dict(state_dict.get("best_metrics", {}))
+        self.best_step = int(state_dict.get("best_step", -1))
+        self.best_state = state_dict.get("best_state")
+
+    def _export(self, trainer: Trainer, pl_module: LightningModule, model: torch.nn.Module) -> None:
         path = save_checkpoint(
             model,
             pl_module.tokenizer,  # type: ignore[attr-defined]

@@ -85,23 +85,28 @@ def build_cli(args: Sequence[str]) -> GeoCrobimCLI:
     )
 
 
-def main(args: Sequence[str] | None = None, test: bool = False) -> GeoCrobimCLI:
+def main(args: Sequence[str] | None = None, test: bool = False, resume: bool = False) -> GeoCrobimCLI:
     """Fit (and optionally test) from a config.
 
     Args:
         args: command-line arguments (``--config FILE`` and overrides); None reads
-            ``sys.argv[1:]``. A ``--test`` among them is the same as ``test=True``.
+            ``sys.argv[1:]``. A ``--test`` / ``--resume`` among them is the same as
+            ``test=True`` / ``resume=True``.
         test: run the test split after fitting, on the weights the export selected.
+        resume: continue from the newest ``last.ckpt`` of the config's ``ModelCheckpoint``
+            (weights, optimizer, schedule, step and the export's best so far); without
+            one, start afresh with a warning.
 
     Returns:
         The CLI object (``.trainer``, ``.model``, ``.datamodule``).
     """
     args = list(sys.argv[1:] if args is None else args)
-    if "--test" in args:
-        args.remove("--test")
-        test = True
+    for flag in ("--test", "--resume"):
+        if flag in args:
+            args.remove(flag)
+            test, resume = (True, resume) if flag == "--test" else (test, True)
     cli = build_cli(args)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path="last" if resume else None)
     if test:
         cli.trainer.test(cli.model, datamodule=cli.datamodule)
     return cli

@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
@@ -41,7 +42,9 @@ from geocrobim.training._base import BaseTask
 from geocrobim.training.losses import DiceReduction, ReferringLoss
 from geocrobim.training.metrics import summarize
 from geocrobim.training.optim import param_groups, poly_lambda
-from geocrobim.training.vocab import builtin_tokenizer
+from geocrobim.training.auxiliary import DenseHead, ParseHead
+from geocrobim.training.scenes import CATEGORIES, COLOURS, PARSE_CLASSES
+from geocrobim.training.vocab import builtin_tokenizer, glove_tokenizer, init_word_vectors
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +105,19 @@ class ReferringSegmentationTask(BaseTask):
         weight_decay: AdamW weight decay (not applied to norms, biases, position tables).
         poly_power: exponent of the poly decay, stepped per iteration.
         warmup_steps: linear warm-up steps before the poly decay (0 in the lineage).
+        word_vectors: ``"glove"`` builds the tokenizer over GloVe's everyday vocabulary
+            and fills BERT's word table with the 50-d GloVe vectors (zero-padded to H), so
+            words the training data never used land near their synonyms
+            (:func:`geocrobim.training.vocab.glove_tokenizer`); None leaves both alone.
+        freeze_word_vectors: keep that word table fixed (unseen words keep their place
+            relative to the trained ones).
+        encoder_frozen_stages: freeze the pretrained image encoder's stem and its first
+            ``n`` stages (timm ``blocks``), batch-norm statistics included.
+        encoder_lr_scale: learning-rate factor of the image encoder's trainable part.
+        aux_weight: weight of the training-only dense heads (category and colour of every
+            object per pixel); needs batches from
+            :class:`geocrobim.training.SyntheticScenesDataModule`. 0 turns them off.
+        parse_weight: weight of the training-only expression-parse head. 0 turns it off.
     """
 
     monitor = "val_oIoU"
@@ -123,10 +139,17 @@ class ReferringSegmentationTask(BaseTask):
         weight_decay: float = 0.01,
         poly_power: float = 0.9,
         warmup_steps: int = 0,
+        word_vectors: Literal["glove"] | None = None,
+        freeze_word_vectors: bool = True,
+        encoder_frozen_stages: int = 0,
+        encoder_lr_scale: float = 1.0,
+        aux_weight: float = 0.0,
+        parse_weight: float = 0.0,
     ) -> None:
         self.tokenizer: TextTokenizer
         self.model: CroBIM
         super().__init__()
+        self._freeze_encoder()
 
     # -- torchgeo template hooks -------------------------------------------------------
 
@@ -155,6 +178,7 @@ class ReferringSegmentationTask(BaseTask):
                     ) from exc
             self.model.train()
             logger.info("initialised from checkpoint %s", ckpt.path)
+            self._configure_aux_heads()
             return
         overrides = dict(hp["model_overrides"] or {})
         if hp["max_tokens"] is not None:
@@ -162,7 +186,10 @@ class ReferringSegmentationTask(BaseTask):
         if hp["text_trainable_layers"] is not None:
             overrides["text_encoder.trainable_layers"] = int(hp["text_trainable_layers"])
         config = get_config(hp["model"], **overrides)
-        self.tokenizer = resolve_tokenizer(hp["tokenizer"], config.text_encoder.pretrained)
+        if hp["word_vectors"] == "glove":
+            self.tokenizer = glove_tokenizer()
+        else:
+            self.tokenizer = resolve_tokenizer(hp["tokenizer"], config.text_encoder.pretrained)
         if config.text_encoder.pretrained is None and config.text_encoder.vocab_size != self.tokenizer.vocab_size:
             # Random-init BERT: size the word table to the tokenizer (no rows that never train).
             overrides["text_encoder.vocab_size"] = self.tokenizer.vocab_size
@@ -172,6 +199,46 @@ class ReferringSegmentationTask(BaseTask):
                 f"{config.text_encoder.vocab_size}; use the tokenizer that came with the BERT weights"
             )
         self.model = create_model(hp["model"], **overrides)
+        if hp["word_vectors"] == "glove":
+            found = init_word_vectors(self.model, self.tokenizer)
+            logger.info("word table from GloVe: %d of %d tokens have a vector", found, self.tokenizer.vocab_size)
+        self._configure_aux_heads()
+
+    def _configure_aux_heads(self) -> None:
+        """Training-only heads (dropped at export: they are not part of ``self.model``)."""
+        hp = self.hparams
+        self.dense_head = (
+            DenseHead(self.model.image_encoder.channels, len(CATEGORIES) + 1, len(COLOURS) + 1)
+            if hp["aux_weight"]
+            else None
+        )
+        self.parse_head = ParseHead(self.model.config.text_encoder.hidden, PARSE_CLASSES) if hp["parse_weight"] else None
+
+    def _freeze_encoder(self) -> None:
+        """Freeze the word table and the encoder's stem and first stages as the task asks."""
+        hp = self.hparams
+        if hp["word_vectors"] and hp["freeze_word_vectors"]:
+            self.model.text_encoder.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+        for module in self._frozen_encoder_parts():
+            module.requires_grad_(False)
+
+    def _frozen_encoder_parts(self) -> list[torch.nn.Module]:
+        n = int(self.hparams["encoder_frozen_stages"])
+        if n <= 0:
+            return []
+        trunk = self.model.image_encoder.trunk
+        stem = [getattr(trunk, name) for name in ("conv_stem", "bn1", "stem") if isinstance(getattr(trunk, name, None), torch.nn.Module)]
+        stages = getattr(trunk, "blocks", None) or getattr(trunk, "stages", None) or getattr(trunk, "layers", None)
+        if stages is None:
+            raise UsageError(f"encoder_frozen_stages={n}: {type(trunk).__name__} has no blocks/stages/layers to freeze")
+        return [*stem, *list(stages)[:n]]
+
+    def train(self, mode: bool = True) -> ReferringSegmentationTask:
+        """Frozen encoder parts keep their batch-norm statistics (eval mode) while training."""
+        super().train(mode)
+        for module in self._frozen_encoder_parts():
+            module.eval()
+        return self
 
     def configure_losses(self) -> None:
         hp = self.hparams
@@ -188,11 +255,21 @@ class ReferringSegmentationTask(BaseTask):
         self.test_metrics = PairIoU()
 
     def configure_optimizers(self) -> dict[str, Any]:
-        """AdamW on two groups (decay / no decay) with the per-iteration poly schedule."""
+        """AdamW on decay / no-decay groups (the encoder's split off when its LR is scaled), poly schedule."""
         hp = self.hparams
-        groups = param_groups(self.model, hp["weight_decay"])
-        for group in groups:
-            group.pop("names")
+        groups = []
+        encoder = {id(p) for p in self.model.image_encoder.parameters()}
+        scale = float(hp["encoder_lr_scale"])
+        heads = [h for h in (self.dense_head, self.parse_head) if h is not None]
+        for module in (self.model, *heads):
+            for group in param_groups(module, hp["weight_decay"]):
+                group.pop("names")
+                params = [p for p in group["params"] if p.requires_grad]
+                # A pretrained encoder learns more slowly than the fresh fusion modules.
+                scaled = [p for p in params if id(p) in encoder] if scale != 1.0 else []
+                rest = [p for p in params if id(p) not in encoder] if scaled else params
+                groups += [{**group, "params": rest}] if rest else []
+                groups += [{**group, "params": scaled, "lr": hp["lr"] * scale}] if scaled else []
         optimizer = torch.optim.AdamW(groups, lr=hp["lr"])
         total = int(self.trainer.estimated_stepping_batches)
         schedule = poly_lambda(total, hp["poly_power"], hp["warmup_steps"])
@@ -214,15 +291,57 @@ class ReferringSegmentationTask(BaseTask):
         logits = self(batch["image"], batch["input_ids"], batch["attention_mask"])
         return logits, self.criterion(logits, batch["mask"])
 
+    def _grouped_step(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor]]:
+        """A scene batch: encode each image once, decode its K expressions, add the aux losses.
+
+        Returns:
+            Logits (N, C, S, S) of the N valid pairs, their masks (N, S, S), the total
+            loss and its parts.
+        """
+        images, valid = batch["image"], batch["valid"]
+        k = valid.shape[1]
+        pairs = valid.flatten().nonzero().squeeze(1)
+        window = pairs // k
+        ids = batch["input_ids"].flatten(0, 1)[pairs]
+        attention = batch["attention_mask"].flatten(0, 1)[pairs]
+        feats = self.model.encode_image(self.model._to_model_size(images))
+        text = self.model.encode_text(ids, attention)
+        logits = self.model.decode([f[window] for f in feats], ids, attention, text.word_features)
+        logits = self.model._to_input_size(logits, *images.shape[-2:])
+        masks = batch["mask"].flatten(0, 1)[pairs]
+        parts = {"seg": self.criterion(logits, masks)}
+        if self.dense_head is not None and "semantic" in batch:
+            category, colour = self.dense_head(feats, tuple(batch["semantic"].shape[-2:]))
+            parts["dense"] = F.cross_entropy(category, batch["semantic"]) + F.cross_entropy(colour, batch["colour"])
+        if self.parse_head is not None and "parse" in batch and text.word_features is not None:
+            targets = batch["parse"].flatten(0, 1)[pairs]
+            parts["parse"] = sum(
+                F.cross_entropy(out, targets[:, j]) for j, out in enumerate(self.parse_head(text.word_features))
+            )
+        hp = self.hparams
+        loss = parts["seg"] + hp["aux_weight"] * parts.get("dense", 0.0) + hp["parse_weight"] * parts.get("parse", 0.0)
+        return logits, masks, loss, parts
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        _, loss = self._shared_step(batch)
-        self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["image"]))
+        if "valid" in batch:
+            _, _, loss, parts = self._grouped_step(batch)
+            n = int(batch["valid"].sum())
+            for name, value in parts.items():
+                self.log(f"train_{name}", value, batch_size=n)
+        else:
+            _, loss = self._shared_step(batch)
+            n = len(batch["image"])
+        self.log("train_loss", loss, prog_bar=True, batch_size=n)
         return loss
 
     def _evaluation_step(self, batch: dict[str, Any], stage: str) -> None:
-        logits, loss = self._shared_step(batch)
-        self.log(f"{stage}_loss", loss, batch_size=len(batch["image"]), sync_dist=True)
-        getattr(self, f"{stage}_metrics").update(foreground_logit(logits) > 0, batch["mask"])
+        if "valid" in batch:
+            logits, masks, loss, _ = self._grouped_step(batch)
+        else:
+            logits, loss = self._shared_step(batch)
+            masks = batch["mask"]
+        self.log(f"{stage}_loss", loss, batch_size=len(masks), sync_dist=True)
+        getattr(self, f"{stage}_metrics").update(foreground_logit(logits) > 0, masks)
 
     def _evaluation_metrics(self, stage: str) -> dict[str, float]:
         metric = getattr(self, f"{stage}_metrics")

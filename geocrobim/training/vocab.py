@@ -11,6 +11,10 @@ trained model.
 
 from __future__ import annotations
 
+import numpy as np
+import torch
+
+from geocrobim.errors import UsageError
 from geocrobim.models import TextTokenizer
 from geocrobim.models.testing import WORDS, make_vocab
 
@@ -44,3 +48,71 @@ def builtin_words() -> list[str]:
 def builtin_tokenizer() -> TextTokenizer:
     """A lowercase WordPiece tokenizer over :func:`builtin_words` (about 600 tokens)."""
     return TextTokenizer.from_vocab(make_vocab(builtin_words()))
+
+
+#: everyday words kept from GloVe's frequency-ordered list (plus every built-in word).
+GLOVE_WORDS = 16000
+#: punctuation BERT's basic tokenizer splits off as tokens of their own.
+PUNCTUATION = tuple("-,.'()/&:;\"")
+
+
+def glove_words(count: int = GLOVE_WORDS) -> list[str]:
+    """The GloVe vocabulary: the built-in words, then GloVe's ``count`` most frequent alphabetic words."""
+    from geocrobim.models.pretrained import load_glove
+
+    words, _ = load_glove()
+    common = [w for w in words[: count * 2] if w.isascii() and w.isalpha()][:count]
+    return list(dict.fromkeys([*builtin_words(), *common]))
+
+
+def glove_tokenizer(count: int = GLOVE_WORDS) -> TextTokenizer:
+    """A lowercase whole-word tokenizer over :func:`glove_words` (unknown words become ``[UNK]``).
+
+    Unlike :func:`builtin_tokenizer` there are no ``##`` pieces: a word outside the
+    vocabulary has no GloVe vector to carry its meaning, and ``[UNK]`` says so plainly.
+    """
+    from geocrobim.models.text_encoder import SPECIAL_TOKENS
+
+    return TextTokenizer.from_vocab([*SPECIAL_TOKENS, *PUNCTUATION, *glove_words(count)])
+
+
+def init_word_vectors(model: torch.nn.Module, tokenizer: TextTokenizer, seed: int = 0) -> int:
+    """Fill the text encoder's word table with GloVe vectors, zero-padded to its width.
+
+    Tokens without a vector (special tokens, a few grammar words) get random vectors of
+    GloVe's scale; ``[PAD]`` stays zero.
+
+    Args:
+        model: a :class:`~geocrobim.models.CroBIM` whose text hidden size is >= 50.
+        tokenizer: the tokenizer whose ids index the table.
+        seed: seed of the random vectors.
+
+    Returns:
+        How many tokens got a GloVe vector.
+    """
+    from geocrobim.models.pretrained import GLOVE_DIM, load_glove
+
+    table = model.text_encoder.bert.embeddings.word_embeddings.weight  # type: ignore[union-attr]
+    rows, width = table.shape
+    if width < GLOVE_DIM or rows < tokenizer.vocab_size:
+        raise UsageError(
+            f"the text encoder's word table is {rows} x {width}; GloVe needs width >= {GLOVE_DIM} and "
+            f">= {tokenizer.vocab_size} rows (set text_encoder.hidden and vocab_size)"
+        )
+    words, vectors = load_glove()
+    index = {w: i for i, w in enumerate(words)}
+    scale = float(vectors[:GLOVE_WORDS].std())
+    rng = np.random.default_rng(seed)
+    out = np.zeros((rows, width), np.float32)
+    found = 0
+    for token, i in tokenizer.tokenizer.get_vocab().items():
+        if token == "[PAD]":
+            continue
+        if token in index:
+            out[i, :GLOVE_DIM] = vectors[index[token]]
+            found += 1
+        else:
+            out[i, :GLOVE_DIM] = rng.normal(0.0, scale, GLOVE_DIM)
+    with torch.no_grad():
+        table.copy_(torch.from_numpy(out))
+    return found

@@ -67,3 +67,67 @@ def test_python_module_entry_point_help() -> None:
         [sys.executable, "-m", "geocrobim.training.fit", "--help"], capture_output=True, text=True, check=True
     )
     assert "--config" in out.stdout and "--trainer.strategy" in out.stdout
+
+
+SCENES = ROOT / "tests" / "training" / "conf" / "scenes_tiny.yaml"
+
+
+def test_scene_recipe_trains_exports_without_aux_heads_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = CliRunner().invoke(cli, ["train", "--config", str(SCENES)], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "resume" / "last.ckpt").is_file()
+    ckpt = load_checkpoint(tmp_path / "export")  # strict load: no dense/parse head weights in it
+    assert ckpt.metadata["model_id"] == "crobim_test-scenes-tiny"
+    assert ckpt.metadata["gsd_m"] == 0.75 and ckpt.metadata["gsd_range_m"] == [0.5, 1.0]
+    assert set(ckpt.metadata["metrics"]["val"]) == {"oIoU", "mIoU", "P@0.5"}
+    resumed = CliRunner().invoke(
+        cli, ["train", "--config", str(SCENES), "--resume", "trainer.max_steps=3"], catch_exceptions=False
+    )
+    assert resumed.exit_code == 0, resumed.output
+    meta = load_checkpoint(tmp_path / "export").metadata["training"]
+    assert meta["global_step"] == 3  # continued from step 2, not restarted
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import torch
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "geocrobim.training.fit", "--config", str(SCENES), "trainer.max_steps=1000",
+               "trainer.val_check_interval=1000"]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = tmp_path / "resume" / "last.ckpt"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (last.is_file() and _step(last) >= 2):
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    step = _step(last)
+    assert step >= 2
+    done = subprocess.run([*command[:-2], f"trainer.max_steps={step + 1}", "--resume"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == step + 1
+
+
+def _step(path: Path) -> int:
+    import torch
+
+    for _ in range(5):  # the file may be mid-write
+        try:
+            return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
+        except Exception:  # noqa: BLE001 - a torn read of a file being replaced
+            import time
+
+            time.sleep(0.2)
+    return -1

@@ -105,3 +105,63 @@ def test_pair_iou_metric_counts_pairs() -> None:
     metric.update(pred, target)
     out = metric.compute()
     assert out["pairs"] == 2 and out["oIoU"] == 0.5 and out["mIoU"] == 0.25 and out["P@0.5"] == 0.5
+
+
+def test_frozen_encoder_stages_keep_weights_and_batch_norm_statistics() -> None:
+    task = _task(encoder_frozen_stages=2, encoder_lr_scale=0.25, lr=1e-3)
+    trunk = task.model.image_encoder.trunk
+    frozen = [trunk.stem, *list(trunk.stages)[:2]]
+    assert all(not p.requires_grad for m in frozen for p in m.parameters())
+    assert all(p.requires_grad for p in list(trunk.stages)[2].parameters())
+    task.train()
+    assert all(not m.training for part in frozen for m in part.modules())
+    assert list(trunk.stages)[2].training
+    task._trainer = SimpleNamespace(estimated_stepping_batches=10)  # type: ignore[assignment]
+    opt = task.configure_optimizers()["optimizer"]
+    encoder = {id(p) for p in task.model.image_encoder.parameters()}
+    for group in opt.param_groups:
+        in_encoder = {id(p) in encoder for p in group["params"]}
+        assert len(in_encoder) == 1  # a group is all encoder or all the rest
+        assert group["initial_lr"] == pytest.approx(2.5e-4 if in_encoder == {True} else 1e-3)
+    optimised = {id(p) for g in opt.param_groups for p in g["params"]}
+    assert not any(id(p) in optimised for m in frozen for p in m.parameters())
+
+
+def test_glove_word_vectors_fill_and_freeze_the_word_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from geocrobim.models import pretrained
+
+    words = ["the", "red", "crimson", "warehouse", "building", "river"]
+    vectors = np.random.default_rng(0).normal(size=(len(words), 50)).astype(np.float32)
+    vectors[2] = vectors[1] + 0.01  # "crimson" next to "red"
+    monkeypatch.setattr(pretrained, "load_glove", lambda: (words, vectors))
+    task = _task(word_vectors="glove", model_overrides={"text_encoder.hidden": 64}, lr=1e-3)
+    vocab = task.tokenizer.tokenizer.get_vocab()
+    assert "crimson" in vocab and "[UNK]" in vocab and not any(t.startswith("##") for t in vocab)
+    table = task.model.text_encoder.bert.embeddings.word_embeddings.weight
+    assert table.shape == (task.tokenizer.vocab_size, 64) and not table.requires_grad
+    torch.testing.assert_close(table[vocab["crimson"], :50], torch.from_numpy(vectors[2]))
+    assert torch.all(table[vocab["red"], 50:] == 0) and torch.all(table[vocab["[PAD]"]] == 0)
+    ids, _ = task.tokenizer(["the crimson warehouse", "the zyxwv warehouse"], 8)
+    assert ids[0, 2] == vocab["crimson"] and ids[1, 2] == vocab["[UNK]"]
+
+
+def test_grouped_batch_decodes_each_scene_once_with_aux_losses() -> None:
+    from geocrobim.training.scenes import SceneCollate, SyntheticSceneStream
+
+    task = _task(aux_weight=0.5, parse_weight=0.2)
+    stream = SyntheticSceneStream(2, size=64, gsds=(0.5,), seed=1, per_scene=3)
+    batch = SceneCollate(task.tokenizer, task.max_tokens)(list(stream))
+    calls: list[int] = []
+    encode = task.model.encode_image
+    task.model.encode_image = lambda x: (calls.append(len(x)), encode(x))[1]  # type: ignore[method-assign]
+    logits, masks, loss, parts = task._grouped_step(batch)
+    assert calls == [2]  # one encoder pass for the scenes, whatever K is
+    assert logits.shape[0] == masks.shape[0] == int(batch["valid"].sum())
+    assert set(parts) == {"seg", "dense", "parse"}
+    expected = parts["seg"] + 0.5 * parts["dense"] + 0.2 * parts["parse"]
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert task.dense_head is not None and task.dense_head.out[-1].weight.grad is not None
+    assert task.parse_head is not None and task.parse_head.proj[-1].weight.grad is not None
