@@ -75,7 +75,10 @@ def crobim_lite() -> CroBIMConfig:
         num_classes=2,
         max_tokens=24,
         image_encoder=ImageEncoderConfig(family="efficientnet", name="efficientnet_lite0", drop_path_rate=0.0),
-        text_encoder=TextEncoderConfig(hidden=64, layers=2, heads=2, intermediate=256, vocab_size=20000, max_position=40),
+        # vocab_size: the GloVe tokenizer of geocrobim.training.vocab (16,000 words + grammar + specials).
+        text_encoder=TextEncoderConfig(
+            hidden=64, layers=2, heads=2, intermediate=256, vocab_size=16053, max_position=40
+        ),
         capm=CAPMConfig(num_prompts=4),
         lgfa=LGFAConfig(width=96),
         mid=MIDConfig(num_layers=2, heads=4, ffn_ratio=2),
