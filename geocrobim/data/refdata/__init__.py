@@ -16,11 +16,23 @@ Torch-free: rasterio, pyogrio, shapely, pyproj, numpy and Pillow.
 from __future__ import annotations
 
 from geocrobim.data.refdata.describe import describe, targets
-from geocrobim.data.refdata.layers import Features, LayerSpec, category_from_name, parse_attributes, read_layers
+from geocrobim.data.refdata.layers import (
+    Features,
+    LayerSpec,
+    category_from_name,
+    parse_attributes,
+    read_layers,
+)
 from geocrobim.data.refdata.queries import query_from_json, query_to_json
 from geocrobim.data.refdata.split import HOLDOUT, TRAIN, Chip, plan_chips
 from geocrobim.data.refdata.world import ChipWorld, RealObject, chip_world
-from geocrobim.data.refdata.writer import RefdataSummary, Source, checkpoint_reading, make_refdata, read_index
+from geocrobim.data.refdata.writer import (
+    RefdataSummary,
+    Source,
+    checkpoint_reading,
+    make_refdata,
+    read_index,
+)
 
 __all__ = [
     "HOLDOUT",

@@ -113,8 +113,8 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
     elif style == "river":
         sides = [d for d in DIRECTIONS if RiverSide(d).margins(t)[row] >= 1]
         yield from (Query(f, RiverSide(d)) for d in sides for f in filters[:3])
-        ranks = [Ordinal("size", 0, True), Ordinal("x", 0, False), Ordinal("x", 0, True)]
-        yield from (Query(f, RiverSide(d), o) for d in sides for o in ranks for f in filters[:2])
+        within = [Ordinal("size", 0, True), Ordinal("x", 0, False), Ordinal("x", 0, True)]
+        yield from (Query(f, RiverSide(d), o) for d in sides for o in within for f in filters[:2])
     elif style in ("next_to", "direction", "nearest"):
         for j, aq in anchors_near(t, row, rng):
             if style == "next_to":

@@ -58,13 +58,13 @@ class Chip:
         """Chip pixel -> scene CRS."""
         return (
             scene_transform
-            * Affine.translation(self.col_off, self.row_off)
-            * Affine.scale(self.width / self.size, self.height / self.size)
+            @ Affine.translation(self.col_off, self.row_off)
+            @ Affine.scale(self.width / self.size, self.height / self.size)
         )
 
     def to_metres(self, scene_transform: Affine) -> Affine:
         """Scene CRS -> chip metres (x east, y south from the chip's top-left corner), as the grammar measures."""
-        return Affine.scale(self.gsd) * ~self.transform(scene_transform)
+        return Affine.scale(self.gsd) @ ~self.transform(scene_transform)
 
     def bounds(self, scene_transform: Affine) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in the scene's CRS."""
@@ -91,7 +91,7 @@ def metres_per_pixel(scene: Scene) -> tuple[float, float]:
         raise UsageError(f"{scene.path} has no CRS")
     res_x, res_y = scene.res
     if scene.crs.is_geographic:
-        left, bottom, right, top = scene.bounds
+        _, bottom, _, top = scene.bounds
         lat = math.radians((bottom + top) / 2.0)
         return res_x * 111_320.0 * math.cos(lat), res_y * 111_320.0
     factor = (scene.gsd_m or 1.0) / (0.5 * (res_x + res_y))
@@ -128,7 +128,7 @@ def plan_chips(
         raise UsageError(f"--holdout-side {side!r}; use one of {', '.join(SIDES)}")
     mx, my = metres_per_pixel(scene)
     cw, ch = size * gsd / mx, size * gsd / my  # chip in scene pixels
-    W, H = float(scene.width), float(scene.height)  # noqa: N806
+    W, H = float(scene.width), float(scene.height)
     if cw > W + 1e-6 or ch > H + 1e-6:
         raise UsageError(
             f"the scene ({scene.width} x {scene.height} px) is smaller than one chip ({size} px at {gsd:g} m = "

@@ -110,10 +110,8 @@ def chip_world(features: Features, chip: Chip, scene_transform: Affine, valid: n
         visible = _visible(geom, chip, valid)
         if visible < MIN_VISIBLE:
             continue
-        objects.append(
-            RealObject(int(r), str(features.category[r]), geom, features.attr("colour", r), features.attr("size", r),
-                       features.attr("form", r), visible=visible)  # fmt: skip
-        )
+        attrs = {name: features.attr(name, r) for name in ("colour", "size", "form")}
+        objects.append(RealObject(int(r), str(features.category[r]), geom, visible=visible, **attrs))
     water = [o.polygon for o in objects if o.category == "river"]
     river = river_in_view(shapely.union_all(water), view, tol) if water else None
     return ChipWorld(objects, river, view, tol)

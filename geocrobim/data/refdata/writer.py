@@ -33,7 +33,12 @@ from PIL import Image
 from rasterio.enums import Resampling
 
 from geocrobim.data.refdata.describe import describe, targets
-from geocrobim.data.refdata.layers import Features, LayerSpec, read_layers, read_polygons
+from geocrobim.data.refdata.layers import (
+    Features,
+    LayerSpec,
+    read_layers,
+    read_polygons,
+)
 from geocrobim.data.refdata.queries import query_to_json
 from geocrobim.data.refdata.split import HOLDOUT, TRAIN, Chip, plan_chips
 from geocrobim.data.refdata.world import ChipWorld, burn, chip_world

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import shapely
@@ -74,7 +74,8 @@ class ObjectTable:
         objs = [o for o in layout.objects if o.referable]
         polys = np.asarray([o.polygon for o in objs], dtype=object)
         keep = shapely.intersects(polys, box) if len(objs) else np.zeros(0, bool)
-        self.objects = [o for o, k in zip(objs, keep, strict=True) if k]
+        # SceneObjects in synthetic scenes, refdata's RealObjects for real features
+        self.objects: list[Any] = [o for o, k in zip(objs, keep, strict=True) if k]
         # the river runs far beyond the view: describe it by its visible part
         self.polys = np.asarray(
             [o.polygon.intersection(box) if o.category == "river" else o.polygon for o in self.objects],
