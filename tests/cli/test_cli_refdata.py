@@ -185,3 +185,45 @@ def test_layer_without_crs_and_missing_files(scene: Path, tmp_path: Path) -> Non
     assert_clean_failure(run(scene, layer, "-o", out, "--gsd", "0.5", "--size", "64"), out, "has no CRS", "-a_srs")
     assert_clean_failure(run(scene, tmp_path / "nope.gpkg", "-o", out), out, "does not exist")
     assert_clean_failure(run(scene, layer, "-o", out, "--attribute", "height=h"), out, "height", code=2)
+
+
+# -- the fine-tuning recipe --------------------------------------------------------------------
+
+RECIPE = Path(__file__).resolve().parents[2] / "configs" / "finetune_refdata.yaml"
+
+
+def test_finetune_recipe_parses(capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from geocrobim.training.fit import build_cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        build_cli(["--config", str(RECIPE), "--print_config"])
+    assert exit_info.value.code == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["model"]["init_args"]["init_checkpoint"] == "default"
+    assert printed["data"]["class_path"].endswith("RISBenchDataModule")
+    assert printed["trainer"]["accelerator"] == "cpu" and printed["trainer"]["max_steps"] <= 500
+
+
+def test_finetune_recipe_runs_on_refdata_chips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The recipe, shrunk (test checkpoint, 64 px, 2 steps), trains on refdata output and exports."""
+    from geocrobim.models import load_checkpoint
+    from geocrobim.models.testing import make_test_checkpoint
+
+    chips = tmp_path / "refdata"
+    made = run(SCENE, f"{LABELS}=building", "-o", chips, "--holdout", "0.35", "--overlap", "0", "--per-chip", "1")
+    assert made.exit_code == 0, made.output  # type: ignore[attr-defined]
+    start = make_test_checkpoint(tmp_path / "start")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        ["train", "--config", str(RECIPE), f"--model.init_args.init_checkpoint={start}", "--model.init_args.encoder_frozen_stages=0",
+         f"--data.init_args.root={chips}", "--data.init_args.image_size=64", "--data.init_args.batch_size=2",
+         "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.enable_progress_bar=false"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    export = load_checkpoint(tmp_path / "runs" / "finetune" / "export")
+    assert export.metadata["model_id"] == "finetune-refdata" and export.metadata["gsd_m"] == 0.5
+    assert "val" in export.metadata["metrics"]

@@ -243,3 +243,16 @@ def test_panchromatic_uint16_scene_stretched_once(tmp_path: Path, geotiff: Calla
     assert np.array_equal(img[..., 0], img[..., 1]) and img.max() == 255
     assert all("shed" in r["expression"].lower() for r in records)
     assert all(r["target"]["fid"] != 4 for r in records)  # partly on the nodata strip: never a target
+
+
+def test_refdata_imports_neither_torch_nor_pandas() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, geocrobim.data.refdata, geocrobim.cli.refdata\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'pandas', 'geopandas')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
