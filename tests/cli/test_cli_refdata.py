@@ -214,7 +214,7 @@ def test_finetune_recipe_runs_on_refdata_chips(tmp_path: Path, monkeypatch: pyte
     chips = tmp_path / "refdata"
     made = run(SCENE, f"{LABELS}=building", "-o", chips, "--holdout", "0.35", "--overlap", "0", "--per-chip", "1")
     assert made.exit_code == 0, made.output  # type: ignore[attr-defined]
-    start = make_test_checkpoint(tmp_path / "start")
+    start = make_test_checkpoint(tmp_path / "start", metadata={"preset": "crobim_test"})
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
         cli,
@@ -226,4 +226,5 @@ def test_finetune_recipe_runs_on_refdata_chips(tmp_path: Path, monkeypatch: pyte
     assert result.exit_code == 0, result.output
     export = load_checkpoint(tmp_path / "runs" / "finetune" / "export")
     assert export.metadata["model_id"] == "finetune-refdata" and export.metadata["gsd_m"] == 0.5
+    assert export.metadata["preset"] == "crobim_test"  # the init checkpoint's, not the unused default
     assert "val" in export.metadata["metrics"]
