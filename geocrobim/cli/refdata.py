@@ -26,6 +26,8 @@ from geocrobim.cli._common import handle_errors, progress_bar
               help="Metres per chip pixel [default: the checkpoint's reading GSD].")  # fmt: skip
 @click.option("--size", type=click.IntRange(min=32), default=None, help="Chip side in pixels [default: the checkpoint's input size].")
 @click.option("--checkpoint", default="default", show_default=True, help="Checkpoint whose GSD and size are the defaults.")
+@click.option("--bands", help="Bands used as R,G,B (1-based), or one band, as for segment [default: RGB colour interpretation, else 1,2,3].")
+@click.option("--range", "value_range", help="LOW,HIGH data values mapped to 0-255, as for segment [default: 2-98 % scene percentiles].")
 @click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=0.5, show_default=True, help="Share of a chip its neighbour repeats.")
 @click.option("--per-chip", type=click.IntRange(min=1), default=4, show_default=True, help="Expressions (targets) per chip at most.")
 @click.option("--min-pixels", type=click.FloatRange(min=1), default=24.0, show_default=True, help="Smallest target, in chip pixels.")
@@ -37,7 +39,7 @@ from geocrobim.cli._common import handle_errors, progress_bar
 def refdata(
     scene: Path, layers: tuple[str, ...], out: Path, category_field: str | None, attributes: tuple[str, ...],
     targets: tuple[str, ...], holdout: float, holdout_side: str, holdout_polygon: Path | None, gsd: float | None,
-    size: int | None, checkpoint: str, overlap: float, per_chip: int, min_pixels: float, seed: int, make_valid: bool,
+    size: int | None, checkpoint: str, bands: str | None, value_range: str | None, overlap: float, per_chip: int, min_pixels: float, seed: int, make_valid: bool,
     overwrite: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Write referring chips of SCENE described from LAYER features to OUT.
@@ -53,11 +55,13 @@ def refdata(
         --attribute colour=roof_colour --holdout 0.3
     $ geocrobim refdata scene.tif parcels.shp --category-field landuse --holdout-polygon test_area.gpkg -o refdata
     """
+    from geocrobim.cli.segment import parse_bands, parse_range
     from geocrobim.data.refdata import make_refdata, parse_attributes
 
     with progress_bar("refdata", unit="chip") as progress:
         summary = make_refdata(
-            scene, list(layers), out, gsd=gsd, size=size, checkpoint=checkpoint, category_field=category_field,
+            scene, list(layers), out, gsd=gsd, size=size, checkpoint=checkpoint, bands=parse_bands(bands),
+            value_range=parse_range(value_range), category_field=category_field,
             attributes=parse_attributes(attributes), target_categories=targets or None, holdout=holdout,
             holdout_side=holdout_side, holdout_polygon=holdout_polygon, overlap=overlap, per_chip=per_chip,
             min_pixels=min_pixels, seed=seed, make_valid=make_valid, overwrite=overwrite, progress=progress,

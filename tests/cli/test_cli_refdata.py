@@ -135,6 +135,14 @@ def test_good_input_works(scene: Path, tmp_path: Path) -> None:
     again = run(scene, layer, "-o", out, "--gsd", "0.5", "--size", "64", "--holdout", "0.4")
     assert again.exit_code == 1 and "--overwrite" in again.output  # type: ignore[attr-defined]
     assert run(scene, layer, "-o", out, "--gsd", "0.5", "--size", "64", "--holdout", "0.4", "--overwrite").exit_code == 0  # type: ignore[attr-defined]
+    # read as segment reads it: the same --bands and --range
+    swapped = run(scene, layer, "-o", tmp_path / "swapped", "--gsd", "0.5", "--size", "64", "--holdout", "0.4",
+                  "--bands", "3,2,1", "--range", "0,100")  # fmt: skip
+    assert swapped.exit_code == 0, swapped.output  # type: ignore[attr-defined]
+    name = (tmp_path / "swapped" / "output_phrase_train.txt").read_text().split(" ", 1)[0]
+    plain = np.asarray(Image.open(out / "img_rgb" / name)).astype(int)
+    other = np.asarray(Image.open(tmp_path / "swapped" / "img_rgb" / name)).astype(int)
+    assert other.max() == 255 and not np.array_equal(plain, other)
 
 
 def test_layer_with_no_feature_in_the_scene(scene: Path, tmp_path: Path) -> None:

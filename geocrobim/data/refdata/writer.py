@@ -79,9 +79,21 @@ class Source:
     features: Features
 
     @classmethod
-    def open(cls, scene_path: str | os.PathLike[str], layers: Sequence[LayerSpec], **layer_options: Any) -> Source:
-        """Open the scene (it must have a CRS), compute its stretch, read the layers."""
-        scene = open_scene(scene_path)
+    def open(
+        cls,
+        scene_path: str | os.PathLike[str],
+        layers: Sequence[LayerSpec],
+        *,
+        bands: Sequence[int] | None = None,
+        value_range: tuple[float, float] | None = None,
+        **layer_options: Any,
+    ) -> Source:
+        """Open the scene (it must have a CRS), compute its stretch, read the layers.
+
+        ``bands`` and ``value_range`` are ``segment``'s ``--bands`` and ``--range``: the
+        chips must be read as the model will read the scene.
+        """
+        scene = open_scene(scene_path, bands)
         if scene.crs is None:
             raise RasterError(f"{scene.path} has no CRS, so the layers cannot be placed on it; "
                               "georeference it (gdal_edit.py -a_srs EPSG:XXXX, or gdalwarp with GCPs)")  # fmt: skip
@@ -92,7 +104,7 @@ class Source:
         left, bottom, right, top = scene.bounds
         features = read_layers(layers, scene.crs.to_wkt(), (left, bottom, right, top), **layer_options)
         with scene.open() as src:
-            stretch = compute_stretch(src, scene)
+            stretch = compute_stretch(src, scene, value_range)
         return cls(scene, stretch, features)
 
     def read(self, chip: Chip, src: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -130,6 +142,8 @@ def make_refdata(
     gsd: float | None = None,
     size: int | None = None,
     checkpoint: str = "default",
+    bands: Sequence[int] | None = None,
+    value_range: tuple[float, float] | None = None,
     category_field: str | None = None,
     attributes: Mapping[str, str] | None = None,
     target_categories: Sequence[str] | None = None,
@@ -153,6 +167,8 @@ def make_refdata(
         gsd: metres per chip pixel (None: the checkpoint's ``gsd_m``).
         size: chip side in pixels (None: the checkpoint's input size).
         checkpoint: the checkpoint whose reading GSD and size are the defaults.
+        bands: bands read as R, G, B, or one band (``segment --bands``; None: as segment chooses).
+        value_range: data values mapped to 0 and 255 (``segment --range``; None: the scene's 2-98 %).
         category_field: attribute holding the category, where a layer has it.
         attributes: grammar attribute -> field (``{"colour": "roof_colour"}``).
         target_categories: categories that may be targets (None: every polygon category but rivers).
@@ -186,7 +202,8 @@ def make_refdata(
     specs = [s if isinstance(s, LayerSpec) else LayerSpec.parse(s) for s in layers]
     if not specs:
         raise UsageError("no layer given; name at least one vector layer after the scene")
-    source = Source.open(scene_path, specs, category_field=category_field, attributes=attributes, make_valid=make_valid)
+    source = Source.open(scene_path, specs, bands=bands, value_range=value_range, category_field=category_field,
+                         attributes=attributes, make_valid=make_valid)  # fmt: skip
     scene = source.scene
     polygon = None
     if holdout_polygon is not None:
