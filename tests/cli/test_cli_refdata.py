@@ -236,3 +236,12 @@ def test_finetune_recipe_runs_on_refdata_chips(tmp_path: Path, monkeypatch: pyte
     assert export.metadata["model_id"] == "finetune-refdata" and export.metadata["gsd_m"] == 0.5
     assert export.metadata["preset"] == "crobim_test"  # the init checkpoint's, not the unused default
     assert "val" in export.metadata["metrics"]
+
+
+def test_unknown_target_category_and_small_holdout(scene: Path, tmp_path: Path) -> None:
+    layer = buildings(tmp_path / "buildings.gpkg", good_boxes())
+    out = tmp_path / "out"
+    assert_clean_failure(run(scene, layer, "-o", out, "--gsd", "0.5", "--size", "64", "--target", "tank"), out,
+                         "'tank'", "building")  # fmt: skip
+    assert_clean_failure(run(scene, layer, "-o", out, "--gsd", "0.5", "--size", "64", "--holdout", "0.2"), out,
+                         "holds no whole chip", "--holdout", code=2)  # fmt: skip

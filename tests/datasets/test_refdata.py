@@ -256,3 +256,44 @@ def test_refdata_imports_neither_torch_nor_pandas() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_multi_layer_geopackage_and_river_centreline(world_files: dict[str, Path], tmp_path: Path) -> None:
+    """PATH:LAYER picks one layer of a GeoPackage; a river given as a centreline still has banks."""
+    both = tmp_path / "both.gpkg"
+    gpd.read_file(world_files["buildings"]).to_file(both, layer="houses", driver="GPKG")
+    line = shapely.LineString([utm(-20, 44), utm(220, 44)])
+    gpd.GeoDataFrame(geometry=[line], crs=CRS).to_file(both, layer="river_centrelines", driver="GPKG")
+    bounds = (X0, Y0 - 100, X0 + 200, Y0)
+    with pytest.raises(UsageError, match="holds 2 layers"):
+        read_layers([LayerSpec.parse(str(both))], CRS, bounds)
+    with pytest.raises(UsageError, match="has no layer 'roads'"):
+        read_layers([LayerSpec.parse(f"{both}:roads")], CRS, bounds)
+    specs = [LayerSpec.parse(f"{both}:houses"), LayerSpec.parse(f"{both}:river_centrelines=river")]
+    source = Source.open(world_files["scene"], specs)
+    assert sorted(set(source.features.category)) == ["house", "river"]
+    chip = next(c for c in plan_chips(source.scene, size=64, gsd=1.0, overlap=0.0, holdout=0.35) if c.index == 0)
+    table = chip_world(source.features, chip, source.scene.transform).table()
+    assert table.river is not None and table.river.compass_side("north") is not None
+    north = [i for i in range(len(table)) if table.category[i] == "house" and RiverSide("north").margins(table)[i] >= 1]
+    assert sorted(int(source.features.fid[table.ids[i]]) for i in north) == [1, 2]
+
+
+def test_geographic_raster(tmp_path: Path, geotiff: Callable[..., Path], world_files: dict[str, Path]) -> None:
+    """A raster in WGS84 degrees is read at the metric GSD; expressions still re-check."""
+    to_wgs = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+    lon0, lat0 = to_wgs.transform(X0, Y0)
+    lon1, lat1 = to_wgs.transform(X0 + 200, Y0 - 100)
+    transform = (abs(lon1 - lon0) / 400, 0.0, lon0, 0.0, -abs(lat0 - lat1) / 200, lat0)
+    scene = geotiff(scene_data(), name="wgs.tif", crs="EPSG:4326", transform=transform)
+    out = tmp_path / "wgs"
+    summary = make_refdata(scene, [str(world_files["buildings"])], out, gsd=1.0, size=64, holdout=0.35)
+    assert summary.pairs[TRAIN] > 0
+    source = Source.open(scene, [LayerSpec.parse(str(world_files["buildings"]))])
+    from geocrobim.data.refdata.split import Chip
+
+    for rec in read_index(out):
+        chip = Chip.from_json(rec["chip"])
+        assert 120 < chip.width < 136  # about 128 px of ~0.5 m for 64 m
+        table = source.world(chip, None).table()
+        assert query_from_json(rec["query"]).evaluate(table) == [rec["target"]["row"]]

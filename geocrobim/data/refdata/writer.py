@@ -204,17 +204,17 @@ def make_refdata(
         raise UsageError("no layer given; name at least one vector layer after the scene")
     source = Source.open(scene_path, specs, bands=bands, value_range=value_range, category_field=category_field,
                          attributes=attributes, make_valid=make_valid)  # fmt: skip
-    scene = source.scene
-    polygon = None
-    if holdout_polygon is not None:
-        polygon = read_polygons(Path(holdout_polygon), scene.crs.to_wkt(), scene.bounds)  # type: ignore[union-attr]
-    chips = plan_chips(scene, size=size, gsd=gsd, overlap=overlap, holdout=holdout, side=holdout_side, polygon=polygon)
     categories = frozenset(c.strip().lower() for c in target_categories) if target_categories else None
     if categories is not None:
         unknown = sorted(categories - set(source.features.category))
         if unknown:
             raise UsageError(f"--target {unknown[0]!r} is no category of the layers' features "
                              f"(they have {', '.join(sorted(set(source.features.category)))}); name one of those")  # fmt: skip
+    scene = source.scene
+    polygon = None
+    if holdout_polygon is not None:
+        polygon = read_polygons(Path(holdout_polygon), scene.crs.to_wkt(), scene.bounds)  # type: ignore[union-attr]
+    chips = plan_chips(scene, size=size, gsd=gsd, overlap=overlap, holdout=holdout, side=holdout_side, polygon=polygon)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
