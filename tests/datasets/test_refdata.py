@@ -231,17 +231,24 @@ def test_real_features_in_the_grammar(world_files: dict[str, Path]) -> None:
     assert all(describe(table, r, rng) is not None for r in rows)
 
 
-def test_panchromatic_uint16_scene_stretched_once(tmp_path: Path, geotiff: Callable[..., Path], world_files: dict[str, Path]) -> None:
+def test_panchromatic_uint16_scene_stretched_once(
+    tmp_path: Path, geotiff: Callable[..., Path], world_files: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    vocab = tmp_path / "ckpt" / "tokenizer"
+    vocab.mkdir(parents=True)
+    (vocab / "vocab.txt").write_text("[PAD]\n[UNK]\nthe\nbuilding\nlargest\n")
     data = scene_data(count=1, dtype="uint16")
     data[:, :, :40] = 0  # a nodata strip along the west edge
     scene = geotiff(data, name="pan.tif", transform=TRANSFORM, nodata=0)
     out = tmp_path / "pan"
-    make_refdata(scene, [f"{world_files['buildings']}=shed"], out, gsd=1.0, size=64, holdout=0.35)
+    make_refdata(scene, [f"{world_files['buildings']}=shed"], out, gsd=1.0, size=64, holdout=0.35,
+                 checkpoint=str(tmp_path / "ckpt"))  # fmt: skip
     records = read_index(out)
     img = np.asarray(Image.open(out / "img_rgb" / records[0]["file"]))
     assert img.dtype == np.uint8 and img.shape == (64, 64, 3)
     assert np.array_equal(img[..., 0], img[..., 1]) and img.max() == 255
     assert all("shed" in r["expression"].lower() for r in records)
+    assert "vocabulary lacks shed" in caplog.text  # the checkpoint's tokenizer does not know the word
     assert all(r["target"]["fid"] != 4 for r in records)  # partly on the nodata strip: never a target
 
 

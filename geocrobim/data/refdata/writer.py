@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -68,6 +69,19 @@ def checkpoint_reading(checkpoint: str | os.PathLike[str] = "default") -> tuple[
     if not gsd or not size:
         raise UsageError(f"{folder} does not record gsd_m and image_size; pass --gsd and --size")
     return float(gsd), int(size)
+
+
+def unknown_words(checkpoint: str | os.PathLike[str], words: Sequence[str]) -> list[str]:
+    """The words of ``words`` a checkpoint's vocabulary lacks (empty when it has no ``vocab.txt``)."""
+    from geocrobim.weights import DEFAULT_CHECKPOINT_DIR
+
+    folder = DEFAULT_CHECKPOINT_DIR if str(checkpoint) == "default" else Path(checkpoint)
+    try:
+        vocab = set((folder / "tokenizer" / "vocab.txt").read_text(encoding="utf-8").split())
+    except OSError:
+        return []
+    split = {w for text in words for w in re.findall(r"[a-z]+", str(text).lower())}
+    return sorted(split - vocab)
 
 
 @dataclass
@@ -211,6 +225,11 @@ def make_refdata(
             raise UsageError(f"--target {unknown[0]!r} is no category of the layers' features "
                              f"(they have {', '.join(sorted(set(source.features.category)))}); name one of those")  # fmt: skip
     scene = source.scene
+    words = [*source.features.category, *(v for a in source.features.attrs.values() for v in a if v)]
+    unknown = unknown_words(checkpoint, words)
+    if unknown:
+        logger.warning("the %s checkpoint's vocabulary lacks %s: the model reads these words as unknown pieces; "
+                       "prefer words it knows (e.g. building, house, tank) via =CATEGORY", checkpoint, ", ".join(unknown[:8]))  # fmt: skip
     polygon = None
     if holdout_polygon is not None:
         polygon = read_polygons(Path(holdout_polygon), scene.crs.to_wkt(), scene.bounds)  # type: ignore[union-attr]
