@@ -240,7 +240,7 @@ def _read_one(
     wanted = [f for f in dict.fromkeys([*attributes.values(), *([category_field] if category_field else [])]) if f in fields]
     try:
         _, fids, wkb, field_data = pyogrio.raw.read(
-            spec.path, layer=layer, columns=wanted, bbox=tuple(bbox), return_fids=True
+            spec.path, layer=layer, columns=wanted, bbox=tuple(bbox), return_fids=True, force_2d=True
         )
     except (DataSourceError, DataLayerError) as exc:
         raise UsageError(f"cannot read layer {spec.label} ({_one_line(exc)}); export it as GeoPackage") from exc
