@@ -205,6 +205,13 @@ def test_every_expression_names_exactly_one_feature(world_files: dict[str, Path]
             mask = np.asarray(Image.open(out / "mask" / rec["file"])) > 0
             target = next(o for o in table.objects if o.id == row)
             assert np.array_equal(mask, burn(target.polygon, chip))
+    # the same pairs as GeoPackages for QGIS: target footprints labelled, chip footprints with their split
+    import pyogrio.raw
+
+    _, _, _, fields = pyogrio.raw.read(out / "targets.gpkg", layer="targets", columns=["file", "expression"])
+    assert list(fields[0]) == [r["file"] for r in records] and list(fields[1]) == [r["expression"] for r in records]
+    meta, _, _, (splits,) = pyogrio.raw.read(out / "chips.gpkg", layer="chips", columns=["split"])
+    assert "32633" in meta["crs"] and set(splits) == {TRAIN, HOLDOUT}
     phrases = {s: (out / f"output_phrase_{s}.txt").read_text().splitlines() for s in (TRAIN, HOLDOUT)}
     assert [line.split(" ", 1)[1] for s in (TRAIN, HOLDOUT) for line in phrases[s]] == [r["expression"] for r in records]
 

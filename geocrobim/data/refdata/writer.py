@@ -9,6 +9,8 @@
     OUT/index.jsonl                       per line: file, split, expression, query, target feature,
                                           chip bounds in the scene's CRS, chip window
     OUT/refdata.json                      the settings and counts
+    OUT/targets.gpkg                      each pair's target footprint, labelled with its expression
+    OUT/chips.gpkg                        each chip's footprint and split (to see the split in QGIS)
 
 Everything is written into a hidden folder next to OUT and renamed to OUT at the end,
 so a failure leaves nothing at OUT. The scene is stretched once (as ``geocrobim segment``
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from PIL import Image
 from rasterio.enums import Resampling
 
@@ -51,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 INDEX = "index.jsonl"
 SUMMARY = "refdata.json"
+TARGETS = "targets.gpkg"
+CHIPS = "chips.gpkg"
 #: a chip with less valid data than this is skipped.
 MIN_VALID = 0.5
 
@@ -279,6 +284,8 @@ def _write(
         (root / sub).mkdir()
     lines: dict[str, list[str]] = {TRAIN: [], HOLDOUT: []}
     used = {TRAIN: 0, HOLDOUT: 0}
+    pairs: list[dict[str, Any]] = []
+    written: list[Chip] = []
     crs = source.scene.crs.to_string()  # type: ignore[union-attr]
     feats = source.features
     with source.scene.open() as src, (root / INDEX).open("w", encoding="utf-8") as index:
@@ -311,15 +318,40 @@ def _write(
                         "bounds": list(chip.bounds(source.scene.transform)), "crs": crs, "chip": chip.to_json(),
                     }  # fmt: skip
                     index.write(json.dumps(record) + "\n")
+                    pairs.append({"geom": feats.geoms[obj.id], "file": name, "split": chip.split, "expression": text,
+                                  "layer": record["target"]["layer"], "feature_id": record["target"]["fid"]})  # fmt: skip
                     k += 1
                     if k >= per_chip:
                         break
                 used[chip.split] += k > 0
+                if k:
+                    written.append(chip)
             if progress is not None:
                 progress(done, len(chips))
     for split, rows_ in lines.items():
         (root / f"output_phrase_{split}.txt").write_text("".join(line + "\n" for line in rows_), encoding="utf-8")
+    _write_layers(root, source.scene, pairs, written)
     return {"chips": used, "pairs": {s: len(v) for s, v in lines.items()}}
+
+
+def _write_layers(root: Path, scene: Scene, pairs: list[dict[str, Any]], chips: list[Chip]) -> None:
+    """Targets (labelled with their expressions) and chip footprints as GeoPackages, for a look in QGIS."""
+    from pyproj import CRS
+
+    from geocrobim.vector import PolygonTable, write_vector
+
+    crs = CRS.from_user_input(scene.crs.to_wkt())  # type: ignore[union-attr]
+
+    def column(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+        return np.asarray([r[key] for r in rows], dtype=np.int64 if key in ("feature_id", "index") else object)
+
+    keys = ("file", "split", "expression", "layer", "feature_id")
+    targets = PolygonTable(np.asarray([p["geom"] for p in pairs], dtype=object), {k: column(pairs, k) for k in keys}, crs)
+    write_vector(targets, root / TARGETS, layer="targets", label_field="expression")
+    rows = [{"split": c.split, "index": c.index, "geom": shapely.box(*c.bounds(scene.transform))} for c in chips]
+    boxes = PolygonTable(np.asarray([r["geom"] for r in rows], dtype=object),
+                         {k: column(rows, k) for k in ("split", "index")}, crs)  # fmt: skip
+    write_vector(boxes, root / CHIPS, layer="chips", label_field="split")
 
 
 def _install(staging: Path, out: Path, overwrite: bool) -> None:
