@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from geocrobim.data.refdata.world import ChipWorld, RealObject
+from geocrobim.data.refdata.world import TARGET_VISIBLE, ChipWorld, RealObject
 from geocrobim.data.synthetic.grammar import (
     DIRECTIONS,
     REGIONS,
@@ -58,8 +58,8 @@ def targets(world: ChipWorld, t: ObjectTable, *, categories: frozenset[str] | No
             min_pixels: float = 24.0) -> list[int]:  # fmt: skip
     """Rows fit to be targets: polygons wholly inside the chip (2 px clear), big enough, not on nodata."""
     x0, y0, x1, y1 = t.view
-    gsd = world.extra.get("gsd", t.tol / 3)
-    pad = 2 * float(gsd)  # type: ignore[arg-type]
+    gsd = world.gsd
+    pad = 2 * gsd
     out = []
     for i, obj in enumerate(t.objects):
         if not isinstance(obj, RealObject) or not obj.polygonal or obj.category == "river":
@@ -68,7 +68,7 @@ def targets(world: ChipWorld, t: ObjectTable, *, categories: frozenset[str] | No
             continue
         bx0, by0, bx1, by1 = obj.polygon.bounds
         inside = bx0 >= x0 + pad and by0 >= y0 + pad and bx1 <= x1 - pad and by1 <= y1 - pad
-        if inside and obj.visible >= 0.95 and t.area[i] / float(gsd) ** 2 >= min_pixels:  # type: ignore[arg-type]
+        if inside and obj.visible >= TARGET_VISIBLE and t.area[i] / gsd**2 >= min_pixels:
             out.append(i)
     return out
 

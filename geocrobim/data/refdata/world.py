@@ -14,7 +14,7 @@ table; one partly on nodata stays as a distractor but is never a target.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import shapely
@@ -76,7 +76,7 @@ class ChipWorld:
     river: River | None = None
     view: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     tol: float = 2.0
-    extra: dict[str, object] = field(default_factory=dict)
+    gsd: float = 1.0
 
     def table(self) -> ObjectTable:
         """The grammar's table over this chip."""
@@ -114,7 +114,7 @@ def chip_world(features: Features, chip: Chip, scene_transform: Affine, valid: n
         objects.append(RealObject(int(r), str(features.category[r]), geom, visible=visible, **attrs))
     water = [o.polygon for o in objects if o.category == "river"]
     river = river_in_view(shapely.union_all(water), view, tol) if water else None
-    return ChipWorld(objects, river, view, tol)
+    return ChipWorld(objects, river, view, tol, chip.gsd)
 
 
 def _visible(geom: BaseGeometry, chip: Chip, valid: np.ndarray | None) -> float:

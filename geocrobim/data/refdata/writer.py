@@ -134,9 +134,7 @@ class Source:
 
     def world(self, chip: Chip, valid: np.ndarray | None) -> ChipWorld:
         """The features of a chip, as the grammar sees them."""
-        world = chip_world(self.features, chip, self.scene.transform, valid)
-        world.extra["gsd"] = chip.gsd
-        return world
+        return chip_world(self.features, chip, self.scene.transform, valid)
 
 
 @dataclass(frozen=True)
