@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 import shapely
+import shapely.affinity
 from affine import Affine
 from rasterio.windows import Window
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+import shapely.affinity
 from affine import Affine
 from rasterio.features import rasterize
 from shapely.geometry.base import BaseGeometry
