@@ -13,6 +13,7 @@ so ``geocrobim synth`` never imports torch.
 ``ChipGenerator``           the in-memory chip source behind ``SyntheticReferring``
 ``write_chips``             chips to disk in RISBench's layout
 ``write_scene``             a large GeoTIFF scene with ground-truth masks and an index
+``make_refdata``            chips from the user's own raster and vector layers (RISBench layout)
 ==========================  ==============================================================
 """
 
@@ -32,6 +33,7 @@ _LAZY = {
     "ChipSample": "geocrobim.data.synthetic.chips",
     "write_chips": "geocrobim.data.synthetic.chips",
     "write_scene": "geocrobim.data.synthetic.scene",
+    "make_refdata": "geocrobim.data.refdata",
 }
 
 __all__ = sorted(_LAZY)

@@ -163,6 +163,9 @@ class ReferringSegmentationTask(BaseTask):
                 logger.warning("init_checkpoint given: ignoring %s (the checkpoint fixes them)", ", ".join(ignored))
             ckpt = load_checkpoint(hp["init_checkpoint"])
             self.model, self.tokenizer = ckpt.model, ckpt.tokenizer
+            # The checkpoint fixes the model: record its preset, not the unused ``model`` argument,
+            # so a fine-tuned export's metadata names what it really is.
+            hp["model"] = ckpt.metadata.get("preset")
             if hp["model_overrides"]:
                 # Overrides that keep every weight's shape (image_size, drop_path_rate, ...)
                 # continue training the same weights under a changed config; any other

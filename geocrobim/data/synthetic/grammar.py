@@ -12,40 +12,73 @@ expression hinges on a borderline pixel; tests use the plain truth (margin > 0).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, Protocol
+
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
-from geocrobim.data.synthetic.objects import Layout, River
+from geocrobim.data.synthetic.objects import River
 
 DIRECTIONS = {"north": (0.0, -1.0), "south": (0.0, 1.0), "east": (1.0, 0.0), "west": (-1.0, 0.0)}
 REGIONS = ("top left", "top", "top right", "left", "centre", "right", "bottom left", "bottom", "bottom right")
+
+
+class Referable(Protocol):
+    """What the grammar reads of an object: a synthetic :class:`SceneObject` or a real feature."""
+
+    id: int
+    category: str
+    colour: str | None
+    size: str | None
+    form: str | None
+    host: str | None
+
+    @property
+    def referable(self) -> bool: ...
+
+    @property
+    def polygon(self) -> BaseGeometry: ...
+
+
+class World(Protocol):
+    """What the grammar reads of a scene: its objects and its river (a :class:`Layout` is one)."""
+
+    @property
+    def objects(self) -> Sequence[Referable]: ...
+
+    @property
+    def river(self) -> River | None: ...
 
 
 class ObjectTable:
     """Referable objects of a view as arrays, for vectorised predicates.
 
     Args:
-        layout: the scene.
+        layout: the scene: a synthetic :class:`~geocrobim.data.synthetic.objects.Layout`, or
+            any :class:`World` (real features adapted by :mod:`geocrobim.data.refdata`).
         view: (minx, miny, maxx, maxy) metres: what the image shows. Every referable
             object that reaches into it is a candidate (partly visible ones included,
             so they count as distractors).
         tol: positional tolerance in metres (about three pixels).
     """
 
-    def __init__(self, layout: Layout, view: tuple[float, float, float, float], tol: float) -> None:
+    def __init__(self, layout: World, view: tuple[float, float, float, float], tol: float) -> None:
         self.view = view
         self.tol = tol
         self.river: River | None = layout.river
         box = shapely.box(*view)
         objs = [o for o in layout.objects if o.referable]
-        polys = np.asarray([o.footprint.polygon for o in objs], dtype=object)
+        polys = np.asarray([o.polygon for o in objs], dtype=object)
         keep = shapely.intersects(polys, box) if len(objs) else np.zeros(0, bool)
-        self.objects = [o for o, k in zip(objs, keep, strict=True) if k]
+        # SceneObjects in synthetic scenes, refdata's RealObjects for real features
+        self.objects: list[Any] = [o for o, k in zip(objs, keep, strict=True) if k]
         # the river runs far beyond the view: describe it by its visible part
         self.polys = np.asarray(
-            [o.footprint.polygon.intersection(box) if o.category == "river" else o.footprint.polygon for o in self.objects],
+            [o.polygon.intersection(box) if o.category == "river" else o.polygon for o in self.objects],
             dtype=object,
         )
         self.ids = np.asarray([o.id for o in self.objects], np.int64)
@@ -268,12 +301,44 @@ class Ordinal:
 
 
 @dataclass(frozen=True)
+class Nearest:
+    """ "the building nearest the road": of the objects the rest selects, the one closest to an anchor.
+
+    Ranked like an :class:`Ordinal` (``key`` "near"): the chosen one must be closer than
+    the runner-up by a third of its own size (at least the tolerance).
+    """
+
+    anchor: Query
+    key: str = "near"
+
+    def margins(self, t: ObjectTable, base: np.ndarray) -> np.ndarray:
+        a = _resolve(self.anchor, t)
+        out = np.where(base > 0, -np.inf, base)
+        if a is None:
+            return np.minimum(out, -np.inf)
+        members = np.flatnonzero((base > 0) & (np.arange(len(t)) != a))
+        if len(members) < 2:  # "the nearest" of one thing says nothing about nearness
+            return np.minimum(out, -np.inf)
+        d = shapely.distance(t.polys, t.polys[a]).astype(np.float64)
+        pick = members[int(np.argmin(d[members]))]
+        scale = max(t.tol, 0.33 * math.sqrt(t.area[pick]))
+        gaps = d[members] - d[pick]
+        out[members] = -gaps / scale
+        out[a] = -np.inf
+        out[pick] = min(float(np.delete(gaps, np.flatnonzero(members == pick)).min()) / scale, float(base[pick]))
+        return out
+
+
+Rank = Ordinal | Nearest
+
+
+@dataclass(frozen=True)
 class Query:
-    """What an expression means: filter, then locator, then ordinal."""
+    """What an expression means: filter, then locator, then ordinal (or nearest-to)."""
 
     filter: Filter
     locator: Locator | None = None
-    ordinal: Ordinal | None = None
+    ordinal: Rank | None = None
 
     def base_margins(self, t: ObjectTable) -> np.ndarray:
         """Margins of filter and locator together (before the ordinal)."""

@@ -69,6 +69,11 @@ class SceneObject:
         """True for categories expressions may name."""
         return self.category in NOUNS
 
+    @property
+    def polygon(self) -> BaseGeometry:
+        """The footprint's shape in scene metres (what the grammar measures)."""
+        return self.footprint.polygon
+
     def to_json(self) -> dict[str, Any]:
         """Semantic description for the scene index."""
         return {

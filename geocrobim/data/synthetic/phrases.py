@@ -17,6 +17,7 @@ from geocrobim.data.synthetic.grammar import (
     Direction,
     Filter,
     Locator,
+    Nearest,
     NextTo,
     OnWater,
     Ordinal,
@@ -89,15 +90,18 @@ class Wording:
         return not self.canonical and self.rng is not None and bool(self.rng.random() < p)
 
 
-def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | None = None) -> str:
+def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | Nearest | None = None) -> str:
     """ "the largest red-roofed warehouse", "the second car from the left"."""
     size_noun = SIZE_NOUNS.get((f.category, f.size or ""))
     if size_noun:
         size_word, noun = w.noun((f.category, f.size), size_noun)  # type: ignore[misc]
     else:
-        size_word, noun = "", str(w.noun(f.category, NOUNS[f.category]))
-        if f.size:
+        # a category of the user's own layers (geocrobim.data.refdata) is its own noun
+        size_word, noun = "", str(w.noun(f.category, NOUNS.get(f.category, (f.category,))))
+        if f.size in ("large", "small"):
             size_word = w.pick(("large", "big")) if f.size == "large" else w.pick(("small", "little"))
+        elif f.size:  # a size class from the user's attribute, said as it is
+            size_word = f.size
     pre: list[str] = [size_word] if size_word else []
     post = ""
     if f.colour:
@@ -113,6 +117,9 @@ def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | None = None) -> str:
             pre.append(f.colour)
     if f.form:
         pre.append(f.form)
+    if isinstance(ordinal, Nearest):
+        phrase = "the " + " ".join([*pre, noun]) + post
+        return f"{phrase} {w.pick(('nearest', 'nearest to', 'closest to'))} {anchor_phrase(ordinal.anchor, w)}"
     if ordinal is not None and ordinal.rank == 0:
         pre.insert(0, w.pick(SUPERLATIVE[(ordinal.key, ordinal.descending)]))
     elif ordinal is not None and ordinal.key == "size":
