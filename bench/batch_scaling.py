@@ -77,11 +77,11 @@ def item_times(out: Path) -> tuple[list[float], float]:
 
 
 def run(name: str, scenes: Path, out: Path, checkpoint: Path, **options: Any) -> dict[str, float]:
-    from geocrobim.batch import collect_items, run_batch
+    from geocrobim.batch import SegmentOptions, collect_items, run_batch
 
     items = collect_items([scenes], [EXPRESSION])
     start = time.perf_counter()
-    summary = run_batch(items, out, checkpoint=checkpoint, device="cpu", merge=False, **options)
+    summary = run_batch(items, out, options=SegmentOptions(checkpoint=str(checkpoint), device="cpu"), merge=False, **options)
     wall = time.perf_counter() - start
     assert summary.ok == len(items), summary.to_dict()
     durations, steady = item_times(out)

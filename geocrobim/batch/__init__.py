@@ -27,7 +27,8 @@ from geocrobim.batch.runner import BatchPlan, merge_batch, plan_batch, run_batch
 from geocrobim.batch.shard import parse_shard, select_shard, shard_of
 from geocrobim.batch.sources import collect_items
 from geocrobim.batch.summary import BatchSummary
-from geocrobim.batch.worker import JobSpec, SegmentOptions
+from geocrobim.batch.worker import JobSpec
+from geocrobim.inference.options import SegmentOptions
 
 __all__ = [
     "BatchItem",

@@ -21,12 +21,19 @@ from geocrobim.errors import OutputError
 PLUGIN_NAME = "geocrobim_qgis"
 #: Written into the installed plugin: the geocrobim executable of this environment.
 HINT_FILE = "geocrobim_exe.txt"
+#: Copied into the installed plugin: the choice lists its runner offers (geocrobim/choices.py).
+CHOICES_FILE = "choices.py"
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", HINT_FILE)
 
 
 def plugin_source() -> Path:
     """The plugin folder inside the installed package."""
     return Path(__file__).with_name(PLUGIN_NAME)
+
+
+def choices_source() -> Path:
+    """``geocrobim/choices.py``, which the plugin's runner loads by path."""
+    return Path(__file__).parent.parent / CHOICES_FILE
 
 
 def default_profile_dir() -> Path:
@@ -65,6 +72,7 @@ def install_plugin(profile_dir: str | os.PathLike[str] | None = None) -> Path:
     try:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(plugin_source(), staging, ignore=_SKIP)
+        shutil.copyfile(choices_source(), staging / CHOICES_FILE)
         executable = geocrobim_executable()
         if executable is not None:
             (staging / HINT_FILE).write_text(str(executable), encoding="utf-8")
@@ -91,6 +99,7 @@ def zip_plugin(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path
             for file in sorted(source.rglob("*")):
                 if file.is_file() and "__pycache__" not in file.parts and file.name != HINT_FILE and file.suffix != ".pyc":
                     archive.write(file, Path(PLUGIN_NAME) / file.relative_to(source))
+            archive.write(choices_source(), Path(PLUGIN_NAME) / CHOICES_FILE)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

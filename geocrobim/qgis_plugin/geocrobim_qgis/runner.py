@@ -2,10 +2,14 @@
 
 No QGIS import here (and no geocrobim import: the plugin runs inside QGIS's Python, geocrobim
 in the user's own environment), so this module is tested in the project's test suite too.
+The choices it offers (vector formats, devices) come from geocrobim's ``choices.py``, which
+imports nothing and is loaded by path: the copy ``geocrobim qgis-plugin`` puts beside this
+file, else (running from the package) the package's own.
 The child gets a clean environment without QGIS's PYTHONPATH/PYTHONHOME, which would
 otherwise make the other Python load QGIS's libraries.
 """
 
+import importlib.util
 import json
 import os
 import re
@@ -21,9 +25,24 @@ ENV_VAR = "GEOCROBIM_EXE"
 #: File written next to this module by ``geocrobim qgis-plugin --install``: the executable
 #: of the environment that installed the plugin.
 HINT_FILE = Path(__file__).with_name("geocrobim_exe.txt")
+
+
+def _load_choices():
+    """geocrobim's ``choices`` module, loaded from its file (no geocrobim import)."""
+    here = Path(__file__).resolve()
+    for path in (here.with_name("choices.py"), here.parents[2] / "choices.py"):
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("geocrobim_qgis_choices", str(path))
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError("geocrobim's choices.py is missing from the plugin; reinstall it with: geocrobim qgis-plugin --install")
+
+
+_CHOICES = _load_choices()
 #: Vector formats and devices offered by the algorithm (the CLI's choices).
-FORMATS = ("gpkg", "geojson", "shp", "fgb", "parquet")
-DEVICES = ("auto", "cpu", "cuda")
+FORMATS = _CHOICES.VECTOR_FORMATS
+DEVICES = _CHOICES.DEVICES
 
 # tqdm draws "desc:  45%|####      | 9/20 [00:01<00:02, ...]"; take done/total.
 _PROGRESS = re.compile(r"\|\s*(\d+)/(\d+)\s*\[")
