@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import rasterio  # noqa: E402
 from rasterio.transform import from_origin  # noqa: E402
 
-from geocrobim.batch.executors.devices import passive_omp_threads  # noqa: E402
+from geocrobim.process_settings import passive_omp_wait  # noqa: E402
 
 EXPRESSION = "the white building"
 
@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--spin", action="store_true", help="keep OpenMP's default (spinning) wait policy")
     args = parser.parse_args()
     if not args.spin:
-        passive_omp_threads()  # as geocrobim batch does, before torch loads
+        passive_omp_wait()  # as geocrobim batch does, before torch loads
 
     from geocrobim.models.testing import make_test_checkpoint
 

@@ -29,7 +29,7 @@ from geocrobim.batch.shard import parse_shard, select_shard
 from geocrobim.batch.summary import BatchSummary
 from geocrobim.batch.worker import STAGING_DIR, JobSpec
 from geocrobim.inference.options import SegmentOptions
-from geocrobim.errors import UsageError
+from geocrobim.errors import UsageError, one_line
 from geocrobim.raster import ensure_output_dir
 
 logger = logging.getLogger(__name__)
@@ -299,7 +299,5 @@ def _merge(plan: BatchPlan, dst_crs: str | None) -> tuple[list[MergedProduct], s
     try:
         return merge_outputs(plan.output_dir, records, dst_crs), None
     except Exception as exc:  # noqa: BLE001 - the scenes are done; say what failed and exit 1
-        from geocrobim.batch.worker import one_line
-
         logger.error("merging the products failed: %s", one_line(exc))
         return [], one_line(exc)

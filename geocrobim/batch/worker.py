@@ -22,7 +22,7 @@ from typing import Any
 from geocrobim.batch.fingerprint import file_fingerprint
 from geocrobim.batch.items import BatchItem
 from geocrobim.batch.ledger import now
-from geocrobim.errors import InputNotFoundError
+from geocrobim.errors import InputNotFoundError, one_line
 from geocrobim.inference.options import SegmentOptions
 
 logger = logging.getLogger(__name__)
@@ -100,14 +100,6 @@ def process_item(item: BatchItem, job: JobSpec, predictor: Any) -> dict[str, Any
         shutil.rmtree(work, ignore_errors=True)
     outcome.update(finished=now(), duration_s=round(time.perf_counter() - t0, 4))
     return outcome
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: ``Type: message`` (geocrobim errors: the message alone)."""
-    from geocrobim.errors import GeoCrobimError
-
-    text = " ".join(str(exc).split()) or repr(exc)
-    return text if isinstance(exc, GeoCrobimError) else f"{type(exc).__name__}: {text}"
 
 
 def install(work: Path, final: Path, staging: Path) -> None:

@@ -79,9 +79,6 @@ def batch(
     $ geocrobim batch archive/ -e "the bridge" -o /shared/out --shard auto    # in a SLURM array
     """
     from geocrobim.batch import collect_items, merge_batch, plan_batch, run_batch
-    from geocrobim.batch.executors.devices import passive_omp_threads
-
-    passive_omp_threads()  # before the engine imports torch in this process
 
     texts = list(expressions)
     if expressions_file is not None:

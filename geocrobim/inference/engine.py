@@ -17,7 +17,6 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from geocrobim.inference import instances as inst
 from geocrobim.inference.expressions import clean_expressions, unique_slugs
 from geocrobim.inference.grounding import CoarseGrid
 from geocrobim.inference.masks import MASK_NODATA, write_final_rasters
-from geocrobim.inference.options import DEFAULT_BATCH_SIZE, SegmentOptions
+from geocrobim.inference.options import SegmentOptions
 from geocrobim.inference.outputs import ExpressionPaths, Staging, plan_outputs
 from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coarse_pass, fine_pass, on_cpu
 from geocrobim.inference.quicklook import QuicklookCanvas
@@ -49,6 +48,7 @@ from geocrobim.raster import (
 )
 from geocrobim.vector import PolygonTable, polygonize, write_raster_style, write_vector
 from geocrobim.vector.cleanup import simplify as simplify_polygons
+from geocrobim.run_warnings import collect, warn
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def segment_raster(
     started = time.perf_counter()
     texts = clean_expressions([expressions] if isinstance(expressions, str) else expressions)
     options = SegmentOptions(**option_values) if options is None else replace(options, **option_values)
-    with _collect_warnings() as warned, warnings.catch_warnings():
+    with collect() as warned, warnings.catch_warnings():
         # rasterio warns on every open of a raster without georeferencing; one log line says it.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         scene = open_scene(path, options.bands)
@@ -125,7 +125,7 @@ def segment_raster(
                 f"gdal_translate -expand rgb {scene.path.name} {scene.path.stem}-rgb.tif"
             )
         if scene.crs is None:
-            logger.warning("%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)
+            warn(logger, "%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)
         paths = plan_outputs(
             Path(output_dir), scene.path.stem, unique_slugs(texts), vector_format=options.vector_format,
             probabilities=options.probabilities,
@@ -155,28 +155,6 @@ def _load(predictor: PredictorLike | None, options: SegmentOptions) -> Predictor
     from geocrobim.models import Predictor
 
     return Predictor.from_checkpoint(options.checkpoint, device=options.device)
-
-
-class _WarningList(logging.Handler):
-    """Collects the run's warnings (from every geocrobim module) for the summary."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _collect_warnings() -> Any:
-    handler = _WarningList()
-    root = logging.getLogger("geocrobim")
-    root.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        root.removeHandler(handler)
 
 
 class _Run:
@@ -243,7 +221,10 @@ class _Run:
         chosen, reason, fallback = choose_fine_windows(windows, outcome, plan)
         if outcome is not None:
             self.coarse_grid, self.coarse_probs = outcome.grid, outcome.probs
-        (logger.warning if fallback else logger.info)("%s", reason)
+        if fallback:
+            warn(logger, "%s", reason)
+        else:
+            logger.info("%s", reason)
         self.timings["coarse_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         done = outcome.stats.total if outcome else 0
@@ -254,7 +235,7 @@ class _Run:
         self.timings["fine_s"] = time.perf_counter() - t0
         self.no_valid_pixels = stats.run == 0 and stats.skipped == stats.total
         if self.no_valid_pixels:
-            logger.warning("%s has no valid pixel (all nodata or masked): the masks are empty and the layers have no features", scene.path.name)
+            warn(logger, "%s has no valid pixel (all nodata or masked): the masks are empty and the layers have no features", scene.path.name)
         self.reading = {
             **plan.to_dict(),
             "windows": len(windows),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from geocrobim.errors import UsageError
 from geocrobim.raster import grid
+from geocrobim.run_warnings import warn
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def plan_reading(
         raise UsageError(f"--gsd {gsd!r} must be a positive number of metres per pixel, e.g. 0.5")
     if source_gsd is None:
         if gsd is not None:
-            logger.warning("the raster has no CRS, so --gsd %s cannot be applied; reading at its own resolution", gsd)
+            warn(logger, "the raster has no CRS, so --gsd %s cannot be applied; reading at its own resolution", gsd)
         reading = None
     elif gsd is not None:
         reading = gsd
@@ -120,7 +121,8 @@ def plan_reading(
     footprint = max(1, round(tile * scale))
     source_overlap = min(round(overlap * footprint / tile), footprint // 2)
     if scale < 0.25:
-        logger.warning(
+        warn(
+            logger,
             "reading at %.3g m from a %.3g m source upsamples %.1fx; pass a coarser --gsd if the scene takes too long",
             reading, source_gsd, 1 / scale,
         )

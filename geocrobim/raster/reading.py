@@ -18,7 +18,7 @@ from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from geocrobim.errors import RasterError
+from geocrobim.errors import RasterError, one_line
 from geocrobim.raster.scene import Scene
 
 if TYPE_CHECKING:  # stretch imports this module; the type is only needed for hints
@@ -146,8 +146,9 @@ def read_error(scene: Scene, window: Window, exc: Exception) -> RasterError:
     """The error for a corrupt block met mid-run (open_scene only checks the first and last blocks)."""
     row0, col0 = int(window.row_off), int(window.col_off)
     where = f"rows {row0}-{int(window.row_off + window.height)}, cols {col0}-{int(window.col_off + window.width)}"
-    detail = " ".join(str(exc).split())
-    return RasterError(f"{scene.path} is corrupt: reading {where} failed ({detail}); re-download or re-export the file")
+    return RasterError(
+        f"{scene.path} is corrupt: reading {where} failed ({one_line(exc, typed=False)}); re-download or re-export the file"
+    )
 
 
 def read_valid(

@@ -29,6 +29,7 @@ from geocrobim.vector import cleanup
 from geocrobim.vector.blocks import BlockPieces, BlockTask, Foreground, polygonize_block, polygonize_task
 from geocrobim.vector.measures import area_m2, perimeter_m, to_pyproj
 from geocrobim.vector.table import PolygonTable
+from geocrobim.run_warnings import warn
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def polygonize(
         crs = to_pyproj(src.crs)
         transform = src.transform
     if crs is None:
-        logger.warning("%s has no CRS; areas and perimeters are in pixel/CRS units, not metres", path)
+        warn(logger, "%s has no CRS; areas and perimeters are in pixel/CRS units, not metres", path)
 
     merged = cleanup.to_map(cleanup.merge_border_pieces(np.concatenate(border)), transform)
     geoms = np.concatenate([*inner, merged])
