@@ -141,7 +141,7 @@ def main() -> None:
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average {os.getloadavg()[0]:.2f}")
     logging.basicConfig(format="  %(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("geocrobim.inference.threads").setLevel(logging.INFO)  # the engine's thread choice
-    from geocrobim.inference.reading import validate_tiling
+    from geocrobim.inference.read_plan import validate_tiling
     from geocrobim.raster import make_grid
 
     tile, overlap = validate_tiling(predictor.tile_size, None)

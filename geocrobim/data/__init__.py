@@ -31,7 +31,7 @@ _LAZY = {
     "ChipGenerator": "geocrobim.data.synthetic.chips",
     "ChipSample": "geocrobim.data.synthetic.chips",
     "write_chips": "geocrobim.data.synthetic.chips",
-    "write_scene": "geocrobim.data.synthetic.scene",
+    "write_scene": "geocrobim.data.synthetic.scene_files",
 }
 
 __all__ = sorted(_LAZY)

@@ -6,7 +6,7 @@
     result = segment_raster("scene.tif", ["the large pond"], output_dir="out")
     print(result.to_dict())
 
-Modules: :mod:`.reading` (reading GSD and tiling), :mod:`.pipeline` (reader threads,
+Modules: :mod:`.options` (the run's options), :mod:`.read_plan` (reading GSD and tiling), :mod:`.pipeline` (reader threads,
 batched model, writer), :mod:`.grounding` (coarse pass, candidates), :mod:`.passes`
 (coarse and fine passes), :mod:`.instances` (component scoring and arbitration),
 :mod:`.masks` (final rasters), :mod:`.outputs` (names, staging), :mod:`.engine`.

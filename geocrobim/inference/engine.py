@@ -1,6 +1,6 @@
 """``segment_raster``: a GeoTIFF and sentences in, masks, polygons and quicklooks out.
 
-Data flow (architecture.md, "Data flow of segment"):
+Data flow (docs/architecture.md, "Data flow of segment"):
 
 1. open + validate the scene, one radiometric stretch, the reading plan (GSD, tile, overlap);
 2. coarse pass over a downsampled view of the whole scene -> candidate regions;
@@ -33,8 +33,8 @@ from geocrobim.inference.masks import MASK_NODATA, write_final_rasters
 from geocrobim.inference.options import SegmentOptions
 from geocrobim.inference.outputs import ExpressionPaths, Staging, plan_outputs
 from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coarse_pass, fine_pass, on_cpu
-from geocrobim.inference.quicklook import QuicklookCanvas
-from geocrobim.inference.reading import plan_reading
+from geocrobim.inference.quicklook_canvas import QuicklookCanvas
+from geocrobim.inference.read_plan import plan_reading
 from geocrobim.inference.result import ExpressionResult, SegmentResult
 from geocrobim.raster import (
     Scene,

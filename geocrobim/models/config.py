@@ -1,9 +1,9 @@
 """Typed, frozen configuration of a CroBIM model (saved as ``config.json`` in every checkpoint).
 
 One dataclass per box of the CroBIM figure (arXiv 2410.08613) plus the whole-model
-:class:`CroBIMConfig`. Every default that the paper does not state is an
-``[INFERRED]`` choice from ``crobim-model.md`` section 3.11 and is a field here so
-it can be changed without code.
+:class:`CroBIMConfig`. Every default that the paper does not state is marked
+``[INFERRED]`` (docs/model.md lists them) and is a field here so it can be changed
+without code.
 
 ``to_dict``/``from_dict`` round-trip through plain JSON types. ``from_dict`` is
 strict: an unknown key or a wrong value is a :class:`~geocrobim.errors.CheckpointError`
@@ -84,7 +84,7 @@ class TextEncoderConfig:
 
 @dataclass(frozen=True)
 class CAPMConfig:
-    """Context-aware prompt modulation [INFERRED internals, crobim-model.md 3.4].
+    """Context-aware prompt modulation [INFERRED internals: the paper does not specify them].
 
     Attributes:
         num_prompts: learnable prompt tokens P appended after the words (figure draws 4).
@@ -103,7 +103,7 @@ class CAPMConfig:
 
 @dataclass(frozen=True)
 class LGFAConfig:
-    """Language-guided feature aggregation [INFERRED internals, crobim-model.md 3.5].
+    """Language-guided feature aggregation [INFERRED internals: the paper does not specify them].
 
     Attributes:
         width: common channel width D of the fused map V.
@@ -119,7 +119,7 @@ class LGFAConfig:
 
 @dataclass(frozen=True)
 class MIDConfig:
-    """Mutual-interaction decoder [INFERRED internals, crobim-model.md 3.6].
+    """Mutual-interaction decoder [INFERRED internals: the paper does not specify them].
 
     Attributes:
         num_layers: K cascaded L2V + V2L layers (the figure stacks 3).

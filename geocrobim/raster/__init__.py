@@ -29,7 +29,8 @@ from geocrobim.raster.quicklook import render_quicklook, write_quicklook
 from geocrobim.raster.reading import read_decimated, read_valid, read_window
 from geocrobim.raster.scene import SUPPORTED_DTYPES, Scene, open_scene
 from geocrobim.raster.stitch import Stitcher
-from geocrobim.raster.stretch import Stretch, compute_stretch
+from geocrobim.raster.reading import Stretch
+from geocrobim.raster.stretch import compute_stretch
 
 __all__ = [
     "SUPPORTED_DTYPES",

@@ -18,7 +18,7 @@ from rasterio.io import DatasetReader
 
 from geocrobim.raster.reading import read_decimated
 from geocrobim.raster.scene import Scene
-from geocrobim.raster.stretch import Stretch
+from geocrobim.raster.reading import Stretch
 
 #: Longest side of the quicklook in pixels.
 QUICKLOOK_SIZE = 1024

@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator, ChipSample
-from geocrobim.data.synthetic.expressions import TARGET_WEIGHTS
+from geocrobim.data.synthetic.referents import TARGET_WEIGHTS
 from geocrobim.data.synthetic.grammar import (
     AcrossRiver,
     Between,
@@ -41,7 +41,7 @@ from geocrobim.data.synthetic.grammar import (
     Region,
     RiverSide,
 )
-from geocrobim.data.synthetic.grid import Grid
+from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.palette import CATEGORY_COLOURS
 from geocrobim.data.synthetic.render import render_mask
 from geocrobim.errors import UsageError

@@ -12,7 +12,7 @@ Its typed ``__init__`` signature is the ``model:`` section of the training YAML
         max_tokens: 50
         lr: 3.0e-5
 
-Recipe (crobim-model.md 3.9): AdamW, weight decay 0.01 except norms, biases and position
+Recipe (the RMSIN/LAVT lineage's): AdamW, weight decay 0.01 except norms, biases and position
 tables, LR ``lr * (1 - it / total) ** 0.9`` stepped per iteration; loss 0.9 weighted CE +
 0.1 Dice (2 classes) or BCE + Dice (1 class). Validation reports oIoU (monitored, "max"),
 mIoU and P@0.5; test reports every column of the paper.

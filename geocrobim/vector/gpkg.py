@@ -7,7 +7,7 @@ reads with a warning). The subset written here is small and fixed: the three cor
 feature table with an integer ``fid``, GeoPackage geometry blobs (header + envelope + WKB),
 the R-tree spatial index extension with its six triggers (OGC 12-128r15, Annex F.3), and the
 ``layer_styles`` table QGIS stores styles in. GDAL's ``validate_gpkg.py`` accepts the result
-(tests/qgis/test_gpkg_valid.py).
+(tests/qgis_plugin/test_qgis_outputs.py, test_geopackage_passes_gdal_validation_without_version_warning).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from geocrobim.errors import OutputError
 from geocrobim.inference import segment_raster
 from geocrobim.inference.masks import MASK_NODATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "real_rasters"
 
 
 def run(scene: Path, out: Path, predictor: Any, expressions: list[str] | None = None, **options: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from geocrobim.data.synthetic.chips import tolerance
-from geocrobim.data.synthetic.expressions import Referent
+from geocrobim.data.synthetic.referents import Referent
 from geocrobim.data.synthetic.grammar import Filter, ObjectTable, Query, RiverSide
 from geocrobim.data.synthetic.layout import generate_layout
 from geocrobim.data.synthetic.objects import Layout, SceneObject

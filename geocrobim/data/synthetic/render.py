@@ -14,7 +14,7 @@ import shapely
 from PIL import Image, ImageDraw
 
 from geocrobim.data.synthetic.filters import blur
-from geocrobim.data.synthetic.grid import Grid
+from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.noise import fbm
 from geocrobim.data.synthetic.objects import Layout, SceneObject
 from geocrobim.data.synthetic.painters import LAYER, PAINTERS, Light
