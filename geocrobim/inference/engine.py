@@ -46,9 +46,9 @@ from geocrobim.raster import (
     write_cog,
     write_quicklook,
 )
+from geocrobim.run_warnings import collect, warn
 from geocrobim.vector import PolygonTable, polygonize, write_raster_style, write_vector
 from geocrobim.vector.cleanup import simplify as simplify_polygons
-from geocrobim.run_warnings import collect, warn
 
 logger = logging.getLogger(__name__)
 
@@ -262,7 +262,8 @@ class _Run:
             # One process: with torch loaded the pool would need forkserver workers, whose
             # start-up and memory outweigh the gain for a model's few components.
             table = polygonize(
-                self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=self.options.min_area, workers=1, block_size=VECTOR_BLOCK,
+                self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=self.options.min_area,
+                fill_holes_below=self.options.fill_holes, workers=1, block_size=VECTOR_BLOCK,
                 as_table=True,  # no pandas/geopandas import: ~0.5 s and ~90 MB of a CLI run
             )
             result.components = len(table)

@@ -90,6 +90,7 @@ class SegmentOptions:
         vector_format: one of :data:`geocrobim.choices.VECTOR_FORMATS`.
         simplify: polygon simplification tolerance in CRS units (0: exact pixel outlines).
         min_area: drop instances smaller than this many square metres.
+        fill_holes: fill holes smaller than this many square metres in each instance.
 
     Raises:
         UsageError: on construction, a value out of range, naming the flag and the fix.
@@ -129,6 +130,9 @@ class SegmentOptions:
     vector_format: VectorFormatName = _option("gpkg", Flag(("--format",), "Vector format.", choices=VECTOR_FORMATS))
     simplify: float = _option(0.0, Flag(("--simplify",), "Polygon simplification tolerance, in map units.", kind=float))
     min_area: float = _option(0.0, Flag(("--min-area",), "Drop instances smaller than this, in m2.", kind=float))
+    fill_holes: float = _option(0.0, Flag(
+        ("--fill-holes",), "Fill holes smaller than this in the instances (mask and polygons), in m2.", kind=float
+    ))
 
     def __post_init__(self) -> None:
         # Normalise first (frozen: object.__setattr__), so that equal options compare and hash equal.
@@ -155,7 +159,7 @@ class SegmentOptions:
             raise UsageError(
                 f"vector format {self.vector_format!r} is not supported; use one of {', '.join(VECTOR_FORMATS)}"
             )
-        for name, value in (("--simplify", self.simplify), ("--min-area", self.min_area)):
+        for name, value in (("--simplify", self.simplify), ("--min-area", self.min_area), ("--fill-holes", self.fill_holes)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise UsageError(f"{name} {value!r} must be a number >= 0")
 

@@ -26,6 +26,7 @@ from geocrobim.vector import FORMATS
         ({"vector_format": "kml"}, "vector format 'kml' is not supported; use one of gpkg, geojson, shp, fgb, parquet"),
         ({"simplify": -1.0}, "--simplify -1.0 must be a number >= 0"),
         ({"min_area": float("nan")}, "--min-area nan must be a number >= 0"),
+        ({"fill_holes": -1}, "--fill-holes -1 must be a number >= 0"),
         ({"device": "tpu"}, "unknown device 'tpu'; use auto, cpu, cuda or cuda:N"),
     ],
 )
@@ -44,11 +45,11 @@ def test_values_are_normalised_so_equal_options_compare_equal() -> None:
 
 
 def test_identity_is_what_changes_the_outputs() -> None:
-    # The keys (and so the --resume hashes of existing ledgers) are those of the batch
-    # options before the options object was shared: model, device and speed knobs are out.
+    # The batch options' keys before the options object was shared, plus fill_holes: the
+    # model (hashed on its own), the device and the speed knobs are out.
     assert set(SegmentOptions().identity()) == {
         "bands", "gsd", "tile_size", "overlap", "instances", "coarse", "probabilities", "vector_format", "simplify",
-        "min_area", "value_range",
+        "min_area", "value_range", "fill_holes",
     }
     base = options_hash(["a"], SegmentOptions().identity())
     assert options_hash(["a"], SegmentOptions(batch_size=2, readers=0, device="cpu", checkpoint="x").identity()) == base
