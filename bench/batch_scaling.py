@@ -41,10 +41,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import rasterio  # noqa: E402
-from rasterio.transform import from_origin  # noqa: E402
+import rasterio
+from rasterio.transform import from_origin
 
-from geocrobim.process_settings import passive_omp_wait  # noqa: E402
+from geocrobim.process_settings import passive_omp_wait
 
 EXPRESSION = "the white building"
 
@@ -122,7 +122,7 @@ def main() -> None:
     ray = None
     if not args.no_ray:
         try:
-            import ray as _  # noqa: F401
+            import ray as _  # noqa: F401 - only whether Ray imports
         except ImportError:
             print("ray not installed: skipped")
         else:

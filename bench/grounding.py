@@ -35,9 +35,9 @@ import rasterio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geocrobim.process_settings import passive_omp_wait  # noqa: E402
-from geocrobim.data.synthetic import write_scene  # noqa: E402
-from geocrobim.training.metrics import intersection_union, pair_iou  # noqa: E402
+from geocrobim.data.synthetic import write_scene
+from geocrobim.process_settings import passive_omp_wait
+from geocrobim.training.metrics import intersection_union, pair_iou
 
 logger = logging.getLogger("bench.grounding")
 

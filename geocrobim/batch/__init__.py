@@ -20,10 +20,10 @@ See docs/batch.md.
 
 from __future__ import annotations
 
+from geocrobim.batch.driver import BatchPlan, merge_batch, plan_batch, run_batch
 from geocrobim.batch.items import BatchItem
 from geocrobim.batch.ledger import Ledger, latest_ok, read_records
 from geocrobim.batch.merge import MergedProduct, merge_outputs
-from geocrobim.batch.driver import BatchPlan, merge_batch, plan_batch, run_batch
 from geocrobim.batch.shard import parse_shard, select_shard, shard_of
 from geocrobim.batch.sources import collect_items
 from geocrobim.batch.summary import BatchSummary

@@ -28,8 +28,8 @@ from geocrobim.batch.merge import MergedProduct, merge_outputs
 from geocrobim.batch.shard import parse_shard, select_shard
 from geocrobim.batch.summary import BatchSummary
 from geocrobim.batch.worker import STAGING_DIR, JobSpec
-from geocrobim.inference.options import SegmentOptions
 from geocrobim.errors import UsageError, one_line
+from geocrobim.inference.options import SegmentOptions
 from geocrobim.raster import ensure_output_dir
 
 logger = logging.getLogger(__name__)

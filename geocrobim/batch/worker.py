@@ -93,7 +93,7 @@ def process_item(item: BatchItem, job: JobSpec, predictor: Any) -> dict[str, Any
         final = job.output_dir / item.scene_id
         install(work, final, job.staging)
         outcome.update(status="ok", **_describe(result, final, job.output_dir))
-    except Exception as exc:  # noqa: BLE001 - a bad scene is recorded, the batch goes on
+    except Exception as exc:
         logger.debug("item %s failed", item.scene_id, exc_info=True)
         outcome.update(status="failed", error=one_line(exc), error_type=type(exc).__name__)
     finally:

@@ -18,14 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("geocrobim")
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler[Any]):
     """A stream handler bound to whatever ``sys.stderr`` is when a record is emitted.
 
     ``logging.StreamHandler(sys.stderr)`` keeps the stream of its first invocation; click's
     CliRunner (and anything else that swaps ``sys.stderr``) would then lose the messages.
     """
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -79,13 +79,13 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("Error: interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - last line of defence for the one-line contract
+        except Exception as exc:
             if verbose:
                 raise
             click.echo(f"Error: {one_line(exc)} (run with -v for the traceback)", err=True)
             sys.exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps func's signature, so wrapper is an F
 
 
 @contextmanager

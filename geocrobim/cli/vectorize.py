@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from geocrobim.cli._common import handle_errors, progress_bar
-
 from geocrobim.choices import VECTOR_FORMATS
+from geocrobim.cli._common import handle_errors, progress_bar
 
 
 @click.command()

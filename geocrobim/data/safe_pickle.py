@@ -52,5 +52,5 @@ def load_pickle(path: str | Path) -> Any:
             return RestrictedUnpickler(f, encoding="latin1").load()
         except DatasetError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+        except Exception as exc:
             raise DatasetError(f"{path} is not a readable pickle ({one_line(exc)})") from exc

@@ -214,7 +214,7 @@ class _Run:
             len(windows), plan.tile, plan.footprint,
         )
         t0 = time.perf_counter()
-        passes = {"batch_size": opts.batch_size, "readers": _readers(opts.readers, predictor), "canvas": self.canvas}
+        passes: dict[str, Any] = {"batch_size": opts.batch_size, "readers": _readers(opts.readers, predictor), "canvas": self.canvas}
         outcome = None
         if opts.coarse:
             outcome = coarse_pass(scene, self.stretch, plan, predictor, text, len(self.texts), progress=progress, **passes)

@@ -285,7 +285,7 @@ def choose_fine_windows(
         missing = [str(i + 1) for i, f in enumerate(coarse.found) if not f]
         reason = f"the coarse pass found no candidate for expression {', '.join(missing)}: falling back to all windows"
         return everything, reason, True
-    union = coarse.candidates.any(axis=0)
+    union = np.asarray(coarse.candidates.any(axis=0))
     # Dilate by half a window: the coarse map is blurry and objects reach past their coarse peak.
     chosen = select_windows(windows, union, coarse.grid, margin=plan.footprint / 2)
     return chosen, f"{len(chosen)} of {len(windows)} windows near coarse candidates", False
@@ -373,7 +373,7 @@ class LevelsPredictor:
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """``(B, 3, tile, tile)`` uint8 -> ``(B, E, footprint, footprint)`` uint8 levels."""
         import torch
-        import torch.nn.functional as F  # noqa: N812
+        import torch.nn.functional as F
 
         with torch.inference_mode():
             logits = getattr(self.predictor, "predict_logits", None)

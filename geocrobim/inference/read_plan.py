@@ -74,10 +74,10 @@ def validate_tiling(tile: int, overlap: int | None) -> tuple[int, int]:
     """
     if overlap is None and isinstance(tile, int) and not isinstance(tile, bool):
         overlap = -(-tile // 4)
-    grid.validate_tiling(tile, overlap)  # type: ignore[arg-type]
+    grid.validate_tiling(tile, overlap)  # type: ignore[arg-type]  # validate_tiling checks the types itself and names a bad value
     if not MIN_TILE <= tile <= MAX_TILE:
         raise UsageError(f"tile size {tile} is out of range; use {MIN_TILE} to {MAX_TILE} pixels, e.g. 480")
-    return tile, int(overlap)  # type: ignore[arg-type]
+    return tile, int(overlap)  # type: ignore[arg-type]  # overlap is an int once validate_tiling passed
 
 
 def plan_reading(

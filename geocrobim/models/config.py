@@ -258,7 +258,7 @@ def _from_dict(cls: type[T], data: Any, where: str) -> T:
     if not isinstance(data, dict):
         raise CheckpointError(f"{where} must be a JSON object, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # cls is a dataclass type; the callers check it
     unknown = sorted(set(data) - known)
     if unknown:
         raise CheckpointError(
@@ -273,7 +273,7 @@ def _from_dict(cls: type[T], data: Any, where: str) -> T:
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     """Turn a JSON value into the annotated type; raise CheckpointError when it does not fit."""
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _from_dict(hint, value, where)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)

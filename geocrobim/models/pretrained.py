@@ -106,7 +106,7 @@ def convert_efficientnet_lite(source: str | Path, name: str, destination: str | 
     source, destination = Path(source), Path(destination)
     try:
         state = torch.load(str(source), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad or unsafe file
+    except Exception as exc:
         raise CheckpointError(f"{str(source)!r} is not a loadable tensor file ({one_line(exc)})") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{str(source)!r} does not hold a plain dict of tensors")

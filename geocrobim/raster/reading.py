@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rasterio.enums import Resampling
@@ -22,6 +23,7 @@ from rasterio.windows import Window
 
 from geocrobim.errors import RasterError, one_line
 from geocrobim.raster.scene import Scene
+
 
 @dataclass(frozen=True, eq=False)
 class Stretch:
@@ -64,18 +66,18 @@ class Stretch:
         if arr.dtype.kind in "ui" and arr.dtype.itemsize <= 2:
             return self._apply_lut(arr)
         # float64 for 32/64-bit data: float32 would lose the low bits of large integers.
-        work = np.float32 if arr.dtype.kind == "f" and arr.dtype.itemsize <= 4 else np.float64
+        work: type[np.floating[Any]] = np.float32 if arr.dtype.kind == "f" and arr.dtype.itemsize <= 4 else np.float64
         low, scale = self._low_scale(arr.ndim, work)
-        out = arr.astype(work, copy=True)
-        out -= low
-        out *= scale
+        out: np.ndarray = arr.astype(work, copy=True)
+        np.subtract(out, low, out=out)
+        np.multiply(out, scale, out=out)
         np.clip(out, 0.0, 255.0, out=out)
         np.nan_to_num(out, copy=False, nan=0.0)
         return np.rint(out).astype(np.uint8)
 
-    def _low_scale(self, ndim: int, work: type) -> tuple[np.ndarray, np.ndarray]:
+    def _low_scale(self, ndim: int, work: type[np.floating[Any]]) -> tuple[np.ndarray, np.ndarray]:
         span = np.maximum(self.high - self.low, np.finfo(np.float64).tiny)
-        low = self.low.astype(work)
+        low: np.ndarray = self.low.astype(work)
         scale = (255.0 / span).astype(work)
         if ndim == 3:
             return low[:, None, None], scale[:, None, None]

@@ -172,7 +172,7 @@ def _default_bands(colorinterp: Sequence[ColorInterp], alpha: int | None) -> tup
         data_bands = [1]
     if len(data_bands) >= 3:
         return (data_bands[0], data_bands[1], data_bands[2])
-    return (data_bands[0],) * 3  # type: ignore[return-value]
+    return (data_bands[0], data_bands[0], data_bands[0])
 
 
 def _find_alpha(src: DatasetReader) -> int | None:
@@ -273,7 +273,7 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | None = None)
             nodata=src.nodatavals[chosen[0] - 1],
             bands=chosen,
             alpha=alpha,
-            block_shape=tuple(src.block_shapes[chosen[0] - 1]),  # type: ignore[arg-type]
+            block_shape=tuple(src.block_shapes[chosen[0] - 1]),
             has_mask=has_mask,
             overviews=tuple(src.overviews(chosen[0])),
             paletted=paletted,
@@ -292,7 +292,7 @@ def _palette(src: DatasetReader, chosen: Sequence[int]) -> tuple[tuple[int, int,
         colours = src.colormap(band)
     except ValueError:  # palette interpretation without a table: nothing to expand
         return None
-    return tuple(tuple(int(v) for v in colours.get(i, (0, 0, 0, 0))) for i in range(256))  # type: ignore[misc]
+    return tuple(tuple(int(v) for v in colours.get(i, (0, 0, 0, 0))) for i in range(256))  # type: ignore[misc]  # 256 entries of 4 ints; mypy cannot count a generator
 
 
 def _open_quietly(path: Path) -> DatasetReader:

@@ -73,8 +73,8 @@ def evaluate_checkpoint(
     ckpt = load_checkpoint(checkpoint)
     data: Dataset[dict[str, Any]] = open_dataset(dataset, root, split, image_size, **(dataset_options or {}))
     if limit is not None:
-        data = Subset(data, range(min(int(limit), len(data))))  # type: ignore[arg-type]
-    total = len(data)  # type: ignore[arg-type]
+        data = Subset(data, range(min(int(limit), len(data))))  # type: ignore[arg-type]  # a map-style Dataset has __len__; torch's Dataset type does not declare it
+    total = len(data)  # type: ignore[arg-type]  # a map-style Dataset has __len__; torch's Dataset type does not declare it
     if total == 0:
         raise UsageError(f"split {split!r} of {dataset} at {root} has no pairs; check --root and --split")
     dev = resolve_device(device)

@@ -52,6 +52,8 @@ class ReferringLoss(nn.Module):
         smooth: Dice smoothing.
     """
 
+    class_weights: torch.Tensor  # a registered buffer (nn.Module's attribute lookup types it loosely)
+
     def __init__(
         self,
         num_classes: int = 2,

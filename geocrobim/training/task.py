@@ -39,10 +39,10 @@ from geocrobim.models import TextTokenizer, create_model, get_config, load_check
 from geocrobim.models.crobim import CroBIM
 from geocrobim.models.head import foreground_logit
 from geocrobim.training._base import BaseTask
+from geocrobim.training.auxiliary import DenseHead, ParseHead
 from geocrobim.training.losses import DiceReduction, ReferringLoss
 from geocrobim.training.metrics import summarize
 from geocrobim.training.optim import param_groups, poly_lambda
-from geocrobim.training.auxiliary import DenseHead, ParseHead
 from geocrobim.training.scenes import CATEGORIES, COLOURS, PARSE_CLASSES
 from geocrobim.training.vocab import builtin_tokenizer, glove_tokenizer, init_word_vectors
 
@@ -56,6 +56,9 @@ class PairIoU(Metric):
     """
 
     full_state_update = False
+    # Metric states: lists of (B,) tensors until DDP synchronisation concatenates them.
+    intersections: list[Tensor]
+    unions: list[Tensor]
 
     def __init__(self) -> None:
         super().__init__()
@@ -246,7 +249,7 @@ class ReferringSegmentationTask(BaseTask):
             num_classes=self.model.config.num_classes,
             ce_weight=hp["ce_weight"],
             dice_weight=hp["dice_weight"],
-            class_weights=tuple(hp["class_weights"]),  # type: ignore[arg-type]
+            class_weights=tuple(hp["class_weights"]),
             dice_reduction=hp["dice_reduction"],
         )
 

@@ -29,10 +29,10 @@ import shapely
 
 from geocrobim.errors import DependencyError, OutputError, UsageError
 from geocrobim.raster import atomic_path, check_output_path, ensure_output_dir
+from geocrobim.run_warnings import warn
 from geocrobim.vector.gpkg import store_layer_style, write_gpkg
 from geocrobim.vector.styles import polygon_qml, write_text_atomic
 from geocrobim.vector.table import PolygonTable, layer_geometry_type
-from geocrobim.run_warnings import warn
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ SHAPEFILE_NAMES: dict[str, str] = {"perimeter_m": "perim_m"}
 _SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
-def resolve_format(path: str | os.PathLike[str], format: str | None = None) -> tuple[VectorFormat, Path]:  # noqa: A002
+def resolve_format(path: str | os.PathLike[str], format: str | None = None) -> tuple[VectorFormat, Path]:  # noqa: A002 - the keyword matches --format
     """The format of an output path and the path with the right extension.
 
     Args:

@@ -19,7 +19,7 @@ SCENES = 12  # enough items that both actors start work before the queue drains,
 
 
 @pytest.fixture
-def cluster(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def cluster(monkeypatch: pytest.MonkeyPatch):
     """A head and a worker node, one CPU each, on the loopback address."""
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster

@@ -3,7 +3,7 @@
 Pipeline (all in metres, GSD-free until rendering)::
 
     generate_layout(w, h, seed)      river, roads, bridges, roundabouts, parcels, objects  (layout.py, parcels.py)
-    ObjectTable + expressions        a query per target, checked to name it alone        (grammar.py, referents.py)  
+    ObjectTable + expressions        a query per target, checked to name it alone        (grammar.py, referents.py)
     realise(query)                   English                                             (phrases.py)
     render(layout, Grid)             RGB uint8 of any window at any GSD   (render.py, pixel_grid.py, terrain.py, painters.py)
     render_mask(object, Grid)        its ground truth                                     (render.py)
@@ -15,8 +15,8 @@ here imports torch.
 
 from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator, ChipSample, write_chips
 from geocrobim.data.synthetic.grammar import ObjectTable, Query
-from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.layout import THEMES, generate_layout
+from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.presets import SAMPLE_EXPRESSION, sample_layout
 from geocrobim.data.synthetic.render import render, render_mask
 

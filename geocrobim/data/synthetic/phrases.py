@@ -93,7 +93,7 @@ def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | None = None) -> str:
     """ "the largest red-roofed warehouse", "the second car from the left"."""
     size_noun = SIZE_NOUNS.get((f.category, f.size or ""))
     if size_noun:
-        size_word, noun = w.noun((f.category, f.size), size_noun)  # type: ignore[misc]
+        size_word, noun = w.noun((f.category, f.size), size_noun)  # type: ignore[misc]  # SIZE_NOUNS values are (size word, noun) pairs
     else:
         size_word, noun = "", str(w.noun(f.category, NOUNS[f.category]))
         if f.size:

@@ -28,12 +28,12 @@ from rasterio.windows import Window
 from geocrobim import __version__
 from geocrobim.atomic import replacing, write_text
 from geocrobim.data.synthetic.chips import tolerance
-from geocrobim.data.synthetic.referents import Referent, generate
 from geocrobim.data.synthetic.grammar import ObjectTable
-from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.layout import generate_layout
 from geocrobim.data.synthetic.objects import Layout, SceneObject
+from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.presets import sample_layout
+from geocrobim.data.synthetic.referents import Referent, generate
 from geocrobim.data.synthetic.render import render, render_mask
 from geocrobim.errors import OutputError, UsageError
 
