@@ -1,6 +1,6 @@
 # Two entry points do all set-up on a fresh CPU-only machine:
 #   make demo   install, then run the main job on the sample scene
-#   make test   install if needed, then run the whole test suite
+#   make test   install if needed, then lint (ruff), type-check (mypy) and run the test suite
 # Every pip call goes through ci/constraints.txt (torch==2.13.0+cpu), so a miss fails
 # loudly instead of pulling gigabytes of CUDA packages.
 
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.geocrobim-installed
 export PIP_CONSTRAINT := $(CURDIR)/ci/constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test test-all clean
+.PHONY: install demo lint test test-all clean
 
 $(STAMP): pyproject.toml ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,15 @@ install: $(STAMP)
 demo: install
 	$(BIN)/geocrobim segment sample_data/scene.tif "the red-roofed warehouse north of the river" -o out/demo --overwrite
 
-test: install
+# ruff and mypy read their settings from pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: install
+	$(BIN)/ruff check geocrobim tests bench
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest -q
 
-test-all: install
+test-all: lint
 	$(BIN)/python -m pytest -q -m ""
 
 clean:

@@ -41,10 +41,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import rasterio  # noqa: E402
-from rasterio.transform import from_origin  # noqa: E402
+import rasterio
+from rasterio.transform import from_origin
 
-from geocrobim.batch.executors.devices import passive_omp_threads  # noqa: E402
+from geocrobim.process_settings import passive_omp_wait
 
 EXPRESSION = "the white building"
 
@@ -77,11 +77,11 @@ def item_times(out: Path) -> tuple[list[float], float]:
 
 
 def run(name: str, scenes: Path, out: Path, checkpoint: Path, **options: Any) -> dict[str, float]:
-    from geocrobim.batch import collect_items, run_batch
+    from geocrobim.batch import SegmentOptions, collect_items, run_batch
 
     items = collect_items([scenes], [EXPRESSION])
     start = time.perf_counter()
-    summary = run_batch(items, out, checkpoint=checkpoint, device="cpu", merge=False, **options)
+    summary = run_batch(items, out, options=SegmentOptions(checkpoint=str(checkpoint), device="cpu"), merge=False, **options)
     wall = time.perf_counter() - start
     assert summary.ok == len(items), summary.to_dict()
     durations, steady = item_times(out)
@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--spin", action="store_true", help="keep OpenMP's default (spinning) wait policy")
     args = parser.parse_args()
     if not args.spin:
-        passive_omp_threads()  # as geocrobim batch does, before torch loads
+        passive_omp_wait()  # as geocrobim batch does, before torch loads
 
     from geocrobim.models.testing import make_test_checkpoint
 
@@ -122,7 +122,7 @@ def main() -> None:
     ray = None
     if not args.no_ray:
         try:
-            import ray as _  # noqa: F401
+            import ray as _  # noqa: F401 - only whether Ray imports
         except ImportError:
             print("ray not installed: skipped")
         else:

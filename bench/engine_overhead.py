@@ -44,13 +44,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geocrobim.compat import ensure_torchvision_importable  # noqa: E402
+from geocrobim.compat import ensure_torchvision_importable
 
 ensure_torchvision_importable()
 
-import rasterio  # noqa: E402
-from rasterio.transform import from_origin  # noqa: E402
-from rasterio.windows import Window  # noqa: E402
+import rasterio
+from rasterio.transform import from_origin
+from rasterio.windows import Window
 
 EXPRESSION = "the large building"
 
@@ -78,8 +78,8 @@ def write_scene(path: Path, size: int, seed: int = 0) -> Path:
     return path
 
 
-def time_model(  # noqa: ANN201
-    predictor, text, windows: int, batch_size: int, tile: int, threads: int  # noqa: ANN001
+def time_model(
+    predictor, text, windows: int, batch_size: int, tile: int, threads: int
 ) -> tuple[float, float]:
     """(wall, CPU) seconds for ``predict`` over ``windows`` in-memory windows, in batches like the engine's."""
     import torch
@@ -141,7 +141,7 @@ def main() -> None:
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average {os.getloadavg()[0]:.2f}")
     logging.basicConfig(format="  %(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("geocrobim.inference.threads").setLevel(logging.INFO)  # the engine's thread choice
-    from geocrobim.inference.reading import validate_tiling
+    from geocrobim.inference.read_plan import validate_tiling
     from geocrobim.raster import make_grid
 
     tile, overlap = validate_tiling(predictor.tile_size, None)
@@ -186,7 +186,7 @@ def main() -> None:
     best_model, best_run = min(w for w, _ in reference), min(w for w, _, _ in runs)
     median_model = statistics.median(w for w, _ in reference)
     median_run = statistics.median(w for w, _, _ in runs)
-    fine = min(r.timings["fine_s"] for _, _, r in runs)  # type: ignore[attr-defined]
+    fine = min(r.timings["fine_s"] for _, _, r in runs)  # type: ignore[attr-defined]  # r is a SegmentResult here
     cpu_ratio = statistics.median(c for _, c, _ in runs) / statistics.median(c for _, c in reference)
     for n in candidates:
         print(f"model only, {n} thread(s): best {min(w for w, _ in models[n]):.2f} s, "

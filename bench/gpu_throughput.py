@@ -29,11 +29,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geocrobim.compat import ensure_torchvision_importable  # noqa: E402
+from geocrobim.compat import ensure_torchvision_importable
 
 ensure_torchvision_importable()
 
-import torch  # noqa: E402
+import torch
 
 #: Dense bf16 tensor-core peak (no sparsity) from NVIDIA's data sheets, TFLOP/s.
 BF16_PEAK_TFLOPS = {"H200": 989.4, "H100": 989.4, "A100": 312.0, "L40S": 362.1, "L4": 121.0, "A10": 125.0}
@@ -44,7 +44,7 @@ def peak_for(name: str) -> float | None:
     return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), None)
 
 
-def timed(fn, seconds: float) -> tuple[int, float]:  # noqa: ANN001
+def timed(fn, seconds: float) -> tuple[int, float]:
     """Call ``fn`` (returns windows done) repeatedly for about ``seconds``; (windows, elapsed)."""
     fn()
     torch.cuda.synchronize()
@@ -55,7 +55,7 @@ def timed(fn, seconds: float) -> tuple[int, float]:  # noqa: ANN001
     return done, time.perf_counter() - start
 
 
-def count_flops(predictor, batch: torch.Tensor, expressions: list[str]) -> float:  # noqa: ANN001
+def count_flops(predictor, batch: torch.Tensor, expressions: list[str]) -> float:
     """FLOPs of one forward of ``batch`` (matmuls and convolutions, as torch's counter sees them).
 
     Runs in ordinary grad mode with freshly encoded text: the counter's module hooks fail
@@ -104,10 +104,10 @@ def main() -> None:
 
     n, t = timed(api, args.seconds)
     model_wps = n / t
-    batch = predictor._to_tensor(images)  # noqa: SLF001 - the bare forward, without host copies
+    batch = predictor._to_tensor(images)
 
     def bare() -> int:
-        with predictor._running():  # noqa: SLF001
+        with predictor._running():
             predictor.model.forward_many(batch, text)
         return b
 

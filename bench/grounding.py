@@ -35,9 +35,9 @@ import rasterio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geocrobim.batch.executors.devices import passive_omp_threads  # noqa: E402
-from geocrobim.data.synthetic import write_scene  # noqa: E402
-from geocrobim.training.metrics import intersection_union, pair_iou  # noqa: E402
+from geocrobim.data.synthetic import write_scene
+from geocrobim.process_settings import passive_omp_wait
+from geocrobim.training.metrics import intersection_union, pair_iou
 
 logger = logging.getLogger("bench.grounding")
 
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write every figure to this JSON file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    passive_omp_threads()  # before torch loads: spinning OpenMP threads collapse on a shared CPU
+    passive_omp_wait()  # before torch loads: spinning OpenMP threads collapse on a shared CPU
 
     with tempfile.TemporaryDirectory(prefix="geocrobim-grounding-") as tmp:
         work = args.workdir or Path(tmp)

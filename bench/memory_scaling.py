@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine_overhead import write_scene  # noqa: E402
+from engine_overhead import write_scene
 
 
 def peak_rss_mb(argv: list[str]) -> tuple[float, float]:

@@ -32,11 +32,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator  # noqa: E402
-from geocrobim.models import load_checkpoint  # noqa: E402
-from geocrobim.models.head import foreground_logit  # noqa: E402
-from geocrobim.models.predictor import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
-from geocrobim.training.metrics import intersection_union, summarize  # noqa: E402
+from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator
+from geocrobim.models import load_checkpoint
+from geocrobim.models.head import foreground_logit
+from geocrobim.models.predictor import IMAGENET_MEAN, IMAGENET_STD
+from geocrobim.training.metrics import intersection_union, summarize
 
 #: grammar word -> everyday synonym the grammar never uses (written for this bench).
 PARAPHRASES = {

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geocrobim.data.synthetic import ChipGenerator, write_scene  # noqa: E402
+from geocrobim.data.synthetic import ChipGenerator, write_scene
 
 TARGET_S = 0.2  # seconds per 512 px chip
 

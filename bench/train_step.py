@@ -28,14 +28,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geocrobim.compat import ensure_torchvision_importable  # noqa: E402
+from geocrobim.compat import ensure_torchvision_importable
 
 ensure_torchvision_importable()
 
-from geocrobim.training.samples import ReferringCollate, SamplePreparer  # noqa: E402
-from geocrobim.training.scenes import SceneCollate, SyntheticSceneStream  # noqa: E402
-from geocrobim.training.synthetic import SyntheticStream  # noqa: E402
-from geocrobim.training.task import ReferringSegmentationTask  # noqa: E402
+from geocrobim.training.samples import ReferringCollate, SamplePreparer
+from geocrobim.training.scenes import SceneCollate, SyntheticSceneStream
+from geocrobim.training.synthetic import SyntheticStream
+from geocrobim.training.task import ReferringSegmentationTask
 
 RECIPES: dict[str, dict[str, Any]] = {
     "crobim_small (128 px, 16 chips x 1 expression)": {

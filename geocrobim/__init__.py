@@ -18,6 +18,7 @@ _LAZY = {
     "list_models": "geocrobim.models",
     "load_checkpoint": "geocrobim.models",
     "segment_raster": "geocrobim.inference",
+    "SegmentOptions": "geocrobim.inference.options",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -50,3 +50,14 @@ class DatasetError(GeoCrobimError, ValueError):
 
 class DependencyError(GeoCrobimError, ImportError):
     """An optional dependency (ray, QGIS) is missing; the message says what to install."""
+
+
+def one_line(exc: BaseException, *, typed: bool = True) -> str:
+    """An exception as one line, for a message that wraps it or a ledger record.
+
+    Whitespace (a GDAL or Ray message's newlines) is collapsed. With ``typed`` the
+    exception's type leads (``"OSError: disk full"``), except for a :class:`GeoCrobimError`,
+    whose messages are written for the user already; an empty message gives ``repr(exc)``.
+    """
+    text = " ".join(str(exc).split()) or repr(exc)
+    return f"{type(exc).__name__}: {text}" if typed and not isinstance(exc, GeoCrobimError) else text

@@ -13,21 +13,22 @@ GPU), shards of a job array (``--shard``), or actors on a Ray cluster::
 
 Modules: :mod:`.sources`, :mod:`.manifest`, :mod:`.stac` (inputs), :mod:`.items`,
 :mod:`.shard`, :mod:`.fingerprint`, :mod:`.ledger`, :mod:`.worker` (one item),
-:mod:`.executors`, :mod:`.merge` and :mod:`.vrt` (merged products), :mod:`.runner`.
+:mod:`.executors`, :mod:`.merge` and :mod:`.vrt` (merged products), :mod:`.driver` (plan, run, merge).
 Importing this package imports neither torch nor Ray (workers import the engine).
 See docs/batch.md.
 """
 
 from __future__ import annotations
 
+from geocrobim.batch.driver import BatchPlan, merge_batch, plan_batch, run_batch
 from geocrobim.batch.items import BatchItem
 from geocrobim.batch.ledger import Ledger, latest_ok, read_records
 from geocrobim.batch.merge import MergedProduct, merge_outputs
-from geocrobim.batch.runner import BatchPlan, merge_batch, plan_batch, run_batch
 from geocrobim.batch.shard import parse_shard, select_shard, shard_of
 from geocrobim.batch.sources import collect_items
 from geocrobim.batch.summary import BatchSummary
-from geocrobim.batch.worker import JobSpec, SegmentOptions
+from geocrobim.batch.worker import JobSpec
+from geocrobim.inference.options import SegmentOptions
 
 __all__ = [
     "BatchItem",

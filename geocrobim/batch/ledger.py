@@ -35,7 +35,7 @@ from geocrobim.errors import OutputError
 try:  # POSIX; on Windows a second driver is not detected
     import fcntl
 except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # no fcntl on Windows: the name then says so
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def ledger_name(shard: tuple[int, int] | None = None) -> str:
 
 def now() -> str:
     """UTC timestamp, ISO 8601 with microseconds (sorts as text)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 class Ledger:
@@ -68,7 +68,7 @@ class Ledger:
 
     def __enter__(self) -> Ledger:
         try:
-            self._file = open(self.path, "ab+")  # noqa: SIM115 - closed in __exit__
+            self._file = open(self.path, "ab+")
         except OSError as exc:
             raise OutputError(f"cannot open ledger {self.path} ({exc.strerror or exc}); choose a writable -o") from exc
         if fcntl is not None:

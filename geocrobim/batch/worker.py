@@ -15,14 +15,15 @@ import shutil
 import socket
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from geocrobim.batch.fingerprint import file_fingerprint
 from geocrobim.batch.items import BatchItem
 from geocrobim.batch.ledger import now
-from geocrobim.errors import InputNotFoundError
+from geocrobim.errors import InputNotFoundError, one_line
+from geocrobim.inference.options import SegmentOptions
 
 logger = logging.getLogger(__name__)
 
@@ -31,56 +32,32 @@ STAGING_DIR = ".staging"
 
 
 @dataclass(frozen=True)
-class SegmentOptions:
-    """The engine options of a batch (see :func:`geocrobim.inference.segment_raster`)."""
-
-    bands: tuple[int, ...] | None = None
-    gsd: float | None = None
-    tile_size: int | None = None
-    overlap: int | None = None
-    batch_size: int | None = None
-    instances: str = "best"
-    coarse: bool = True
-    probabilities: bool = False
-    vector_format: str = "gpkg"
-    simplify: float = 0.0
-    min_area: float = 0.0
-    value_range: tuple[float, float] | None = None
-
-    def engine_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``segment_raster`` (engine defaults where unset)."""
-        kwargs = asdict(self)
-        if self.batch_size is None:
-            del kwargs["batch_size"]
-        return kwargs
-
-    def identity(self) -> dict[str, Any]:
-        """The options that change the outputs (hashed for ``--resume``)."""
-        kwargs = asdict(self)
-        del kwargs["batch_size"]
-        return kwargs
-
-
-@dataclass(frozen=True)
 class JobSpec:
-    """Everything a worker needs besides the item: where, which model, which options.
+    """Everything a worker needs besides the item: where, and the segment options.
 
     Attributes:
         output_dir: the batch's output folder (absolute; shared by all workers).
-        checkpoint: checkpoint directory or name.
-        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (in a worker process pinned to
+        options: the segment options, passed as they are to ``segment_raster`` (the model
+            comes from their ``checkpoint`` and ``device``; in a worker process pinned to
             one GPU with ``CUDA_VISIBLE_DEVICES``, ``cuda`` is that GPU).
-        options: the engine options.
         staging: this ledger's staging folder (``OUTDIR/.staging/<ledger stem>``).
         hash_mode: ``quick`` or ``full`` input hashing.
     """
 
     output_dir: Path
-    checkpoint: str
-    device: str
     options: SegmentOptions
     staging: Path
     hash_mode: str = "quick"
+
+    @property
+    def checkpoint(self) -> str:
+        """The options' checkpoint directory or name."""
+        return self.options.checkpoint
+
+    @property
+    def device(self) -> str:
+        """The options' device."""
+        return self.options.device
 
 
 def load_predictor(job: JobSpec) -> Any:
@@ -111,26 +88,18 @@ def process_item(item: BatchItem, job: JobSpec, predictor: Any) -> dict[str, Any
                 f"scene {item.scene} not found; fix the path or remove it from the inputs"
             ) from None
         result = segment_raster(
-            item.scene, list(item.expressions), output_dir=work, predictor=predictor, **job.options.engine_kwargs()
+            item.scene, list(item.expressions), job.options, output_dir=work, predictor=predictor
         )
         final = job.output_dir / item.scene_id
         install(work, final, job.staging)
         outcome.update(status="ok", **_describe(result, final, job.output_dir))
-    except Exception as exc:  # noqa: BLE001 - a bad scene is recorded, the batch goes on
+    except Exception as exc:
         logger.debug("item %s failed", item.scene_id, exc_info=True)
         outcome.update(status="failed", error=one_line(exc), error_type=type(exc).__name__)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     outcome.update(finished=now(), duration_s=round(time.perf_counter() - t0, 4))
     return outcome
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: ``Type: message`` (geocrobim errors: the message alone)."""
-    from geocrobim.errors import GeoCrobimError
-
-    text = " ".join(str(exc).split()) or repr(exc)
-    return text if isinstance(exc, GeoCrobimError) else f"{type(exc).__name__}: {text}"
 
 
 def install(work: Path, final: Path, staging: Path) -> None:

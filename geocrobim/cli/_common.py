@@ -11,21 +11,21 @@ from typing import Any, TypeVar
 
 import click
 
-from geocrobim.errors import GeoCrobimError
+from geocrobim.errors import GeoCrobimError, one_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 logger = logging.getLogger("geocrobim")
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler[Any]):
     """A stream handler bound to whatever ``sys.stderr`` is when a record is emitted.
 
     ``logging.StreamHandler(sys.stderr)`` keeps the stream of its first invocation; click's
     CliRunner (and anything else that swaps ``sys.stderr``) would then lose the messages.
     """
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -38,14 +38,13 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     """Send geocrobim's log records to stderr at a level set by -v/-q."""
     level = logging.ERROR if quiet else logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING
     root = logging.getLogger("geocrobim")
-    # -q silences the console handler, not the logger: warnings must still reach the
-    # handlers that collect them for the --json summary (inference.engine).
-    root.setLevel(min(level, logging.WARNING))
-    handler = next((h for h in root.handlers if getattr(h, "_geocrobim", False)), None)
-    if handler is None:
+    # A run's warnings reach its --json summary through geocrobim.run_warnings, whatever
+    # the level: -q can silence the logger itself.
+    root.setLevel(level)
+    handler = next((h for h in root.handlers if isinstance(h, _StderrHandler)), None)
+    if handler is None:  # once per process: the CLI may be invoked several times (tests)
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("geocrobim: %(levelname)s: %(message)s"))
-        handler._geocrobim = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     handler.setLevel(level)
     root.propagate = False
@@ -80,13 +79,13 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt:
             click.echo("Error: interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - last line of defence for the one-line contract
+        except Exception as exc:
             if verbose:
                 raise
-            click.echo(f"Error: {type(exc).__name__}: {exc} (run with -v for the traceback)", err=True)
+            click.echo(f"Error: {one_line(exc)} (run with -v for the traceback)", err=True)
             sys.exit(1)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps func's signature, so wrapper is an F
 
 
 @contextmanager

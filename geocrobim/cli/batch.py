@@ -12,14 +12,7 @@ import click
 from geocrobim.batch.executors import EXECUTORS
 from geocrobim.batch.fingerprint import HASH_MODES
 from geocrobim.cli._common import handle_errors, progress_bar, verbosity
-from geocrobim.cli.segment import parse_bands, parse_range
-from geocrobim.cli.segment import segment as _segment
-
-#: Options shared with ``geocrobim segment`` (same names, help and defaults), taken from it.
-ENGINE_OPTIONS = (
-    "expressions_file", "checkpoint", "device", "bands", "gsd", "value_range", "tile_size", "overlap", "batch_size",
-    "instances", "no_coarse", "probabilities", "vector_format", "simplify", "min_area",
-)
+from geocrobim.cli.flags import options_from_flags, segment_flags
 
 
 @click.command()
@@ -27,6 +20,8 @@ ENGINE_OPTIONS = (
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), required=True,
               help="Output folder: OUTDIR/<scene-id>/, the ledger, OUTDIR/merged/.")
 @click.option("-e", "--expression", "expressions", multiple=True, help="Expression for every scene (repeatable).")
+@click.option("--expressions-file", type=click.Path(path_type=Path),
+              help="Text file with one expression per line (# comments and blank lines skipped).")
 @click.option("--asset", help="STAC asset key [default: 'visual', else the first GeoTIFF asset].")
 @click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
               help="local: this machine; ray: a Ray cluster.")
@@ -47,11 +42,13 @@ ENGINE_OPTIONS = (
               help="Only build the merged products from finished results (after a job array).")
 @click.option("--dry-run", is_flag=True, help="Print the items and what would run as JSON; process nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
+@segment_flags
 @handle_errors
 def batch(
     inputs: tuple[str, ...],
     output_dir: Path,
     expressions: tuple[str, ...],
+    expressions_file: Path | None,
     asset: str | None,
     executor: str,
     workers: int | None,
@@ -66,7 +63,7 @@ def batch(
     merge_only: bool,
     dry_run: bool,
     as_json: bool,
-    **engine: Any,
+    **flags: Any,
 ) -> None:
     """Segment every scene of INPUTS: folders, globs, rasters, manifests (.csv, .yaml, .jsonl) or STAC (.json).
 
@@ -82,25 +79,20 @@ def batch(
     $ geocrobim batch archive/ -e "the bridge" -o /shared/out --shard auto    # in a SLURM array
     """
     from geocrobim.batch import collect_items, merge_batch, plan_batch, run_batch
-    from geocrobim.batch.executors.devices import passive_omp_threads
-
-    passive_omp_threads()  # before the engine imports torch in this process
 
     texts = list(expressions)
-    if engine["expressions_file"] is not None:
+    if expressions_file is not None:
         from geocrobim.inference.expressions import read_expressions_file  # torch-free (lazy package)
 
-        texts += read_expressions_file(engine["expressions_file"])
+        texts += read_expressions_file(expressions_file)
+    options = options_from_flags(flags)
     items = collect_items(inputs, texts, asset=asset, exclude=[output_dir])
-    options = segment_options(engine)
-    checkpoint = str(engine["checkpoint"])
     if dry_run:
-        plan = plan_batch(items, output_dir, checkpoint=checkpoint, options=options, shard=shard, resume=resume,
-                          overwrite=overwrite)
+        plan = plan_batch(items, output_dir, options=options, shard=shard, resume=resume, overwrite=overwrite)
         click.echo(json.dumps(plan.to_dict(), indent=2))
         return
     if merge_only:
-        products = merge_batch(items, output_dir, checkpoint=checkpoint, options=options, dst_crs=dst_crs)
+        products = merge_batch(items, output_dir, options=options, dst_crs=dst_crs)
         if as_json:
             click.echo(json.dumps([p.to_dict() for p in products], indent=2))
         elif not verbosity()[1]:
@@ -109,7 +101,7 @@ def batch(
         return
     with progress_bar("batch", unit="scene") as progress:
         summary = run_batch(
-            items, output_dir, checkpoint=checkpoint, device=str(engine["device"]), options=options, executor=executor,
+            items, output_dir, options=options, executor=executor,
             workers=workers, address=address, shard=shard, resume=resume, overwrite=overwrite, retries=retries,
             hash_mode=hash_mode, dst_crs=dst_crs, merge=not no_merge, progress=progress,
         )
@@ -121,17 +113,3 @@ def batch(
     if summary.exit_code:
         sys.exit(summary.exit_code)
 
-
-def segment_options(engine: dict[str, Any]) -> Any:
-    """The engine options (``SegmentOptions``) from the flags shared with ``segment``."""
-    from geocrobim.batch import SegmentOptions
-
-    return SegmentOptions(
-        bands=parse_bands(engine["bands"]), gsd=engine["gsd"], tile_size=engine["tile_size"], overlap=engine["overlap"],
-        batch_size=engine["batch_size"], instances=engine["instances"], coarse=not engine["no_coarse"],
-        probabilities=engine["probabilities"], vector_format=engine["vector_format"].lower(),
-        simplify=engine["simplify"], min_area=engine["min_area"], value_range=parse_range(engine["value_range"]),
-    )
-
-
-batch.params.extend(p for p in _segment.params if p.name in ENGINE_OPTIONS)

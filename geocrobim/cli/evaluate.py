@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -61,14 +62,14 @@ def evaluate(
         --root /data/RISBench_dataset --split test --json risbench_test.json
     $ geocrobim evaluate --dataset synthetic --split test          # the default model
     """
-    from geocrobim.training.evaluation import evaluate_checkpoint, format_table, record_metrics
+    from geocrobim.training.evaluation import Split, evaluate_checkpoint, format_table, record_metrics
 
     if samples is not None and (dataset != "synthetic" or root is not None):
         raise UsageError("--samples applies to --dataset synthetic without --root; use --limit to cut a folder")
     options = {"length": samples} if samples is not None else {}
     with progress_bar("evaluate", unit="pair") as progress:
         result = evaluate_checkpoint(
-            checkpoint, dataset, root, split, image_size=image_size, batch_size=batch_size, device=device,
+            checkpoint, dataset, root, cast(Split, split), image_size=image_size, batch_size=batch_size, device=device,
             precision=precision, num_workers=workers, limit=limit, dataset_options=options, progress=progress,
         )  # fmt: skip
     text = json.dumps(result, indent=2)

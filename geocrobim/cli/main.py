@@ -7,13 +7,13 @@ Subcommands live in their own modules and are imported only when invoked, so
 from __future__ import annotations
 
 import importlib
-import logging
-import os
+import importlib.util
 
 import click
 
 from geocrobim import __version__
 from geocrobim.cli._common import configure_logging
+from geocrobim.process_settings import passive_omp_wait
 
 #: command name -> "module:attribute"; one line per command.
 COMMANDS: dict[str, str] = {
@@ -60,20 +60,15 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj["verbose"] = verbose
     ctx.obj["quiet"] = quiet
     configure_logging(verbose, quiet)
+    # Before any command imports torch: idle OpenMP threads sleep instead of taking the
+    # cores of the working ones (a user's own OMP_WAIT_POLICY wins).
+    passive_omp_wait()
 
 
 def main() -> None:
     """Console-script entry point."""
     cli(obj={})
 
-
-logging.getLogger("geocrobim").addHandler(logging.NullHandler())
-
-# Idle OpenMP threads busy-wait by default and steal the cores from the working ones;
-# on a shared 2-core machine that made a tiny scene take 6 s instead of 0.4 s
-# (docs/performance.md, batch section). Must be set before torch is first imported;
-# a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -55,13 +55,13 @@ def refdata(
         --attribute colour=roof_colour --holdout 0.3
     $ geocrobim refdata scene.tif parcels.shp --category-field landuse --holdout-polygon test_area.gpkg -o refdata
     """
-    from geocrobim.cli.segment import parse_bands, parse_range
     from geocrobim.data.refdata import make_refdata, parse_attributes
+    from geocrobim.inference.options import parse_bands, parse_range
 
     with progress_bar("refdata", unit="chip") as progress:
         summary = make_refdata(
-            scene, list(layers), out, gsd=gsd, size=size, checkpoint=checkpoint, bands=parse_bands(bands),
-            value_range=parse_range(value_range), category_field=category_field,
+            scene, list(layers), out, gsd=gsd, size=size, checkpoint=checkpoint, bands=parse_bands(bands) if bands else None,
+            value_range=parse_range(value_range) if value_range else None, category_field=category_field,
             attributes=parse_attributes(attributes), target_categories=targets or None, holdout=holdout,
             holdout_side=holdout_side, holdout_polygon=holdout_polygon, overlap=overlap, per_chip=per_chip,
             min_pixels=min_pixels, seed=seed, make_valid=make_valid, overwrite=overwrite, progress=progress,

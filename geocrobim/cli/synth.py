@@ -72,7 +72,7 @@ def scene(
     $ geocrobim synth scene scene.tif --size 2048 --gsd 0.5 --seed 3 --expressions 5
     $ geocrobim synth scene sample_data/scene.tif --preset sample --compress jpeg --overwrite
     """
-    from geocrobim.data.synthetic.scene import write_scene
+    from geocrobim.data.synthetic.scene_files import write_scene
 
     with progress_bar("scene") as progress:
         index = write_scene(out, size=size, gsd=gsd, seed=seed, expressions=expressions, preset=preset, crs=crs,

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import click
 
+from geocrobim.choices import VECTOR_FORMATS
 from geocrobim.cli._common import handle_errors, progress_bar
-
-_FORMATS = ("gpkg", "geojson", "shp", "fgb", "parquet")
 
 
 @click.command()
 @click.argument("mask", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file [default: MASK_STEM.polygons.gpkg beside MASK].")
-@click.option("--format", "vector_format", type=click.Choice(_FORMATS, case_sensitive=False), help="Vector format [default: from -o's extension, else gpkg].")
+@click.option("--format", "vector_format", type=click.Choice(VECTOR_FORMATS, case_sensitive=False), help="Vector format [default: from -o's extension, else gpkg].")
 @click.option("--band", type=int, default=1, show_default=True, help="Band to polygonise (1-based).")
 @click.option("--threshold", type=float, help="Foreground is value >= THRESHOLD (e.g. 128 or 0.5 for probabilities) [default: value > 0].")
 @click.option("--simplify", type=float, default=0.0, show_default=True, help="Topology-preserving simplification tolerance, in map units.")

@@ -32,7 +32,7 @@ _LAZY = {
     "ChipGenerator": "geocrobim.data.synthetic.chips",
     "ChipSample": "geocrobim.data.synthetic.chips",
     "write_chips": "geocrobim.data.synthetic.chips",
-    "write_scene": "geocrobim.data.synthetic.scene",
+    "write_scene": "geocrobim.data.synthetic.scene_files",
     "make_refdata": "geocrobim.data.refdata",
 }
 

@@ -85,8 +85,8 @@ def resize_pair(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndar
     """Resize to (size, size): bilinear image (H, W, 3) uint8, nearest mask (H, W) bool."""
     if image.shape[:2] == (size, size) and mask.shape == (size, size):
         return image, mask
-    img = np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
-    msk = np.asarray(Image.fromarray(mask.astype(np.uint8)).resize((size, size), Image.NEAREST)) > 0
+    img = np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+    msk = np.asarray(Image.fromarray(mask.astype(np.uint8)).resize((size, size), Image.Resampling.NEAREST)) > 0
     return img, msk
 
 

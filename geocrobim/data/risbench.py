@@ -16,7 +16,7 @@ from geocrobim.data.base import Record, ReferringDataset, Sample, check_files, c
 
 LAYOUT = "ROOT/img_rgb/<name>.png, ROOT/mask/<name>.png, ROOT/output_phrase_<split>.txt ('<name> <expression>' lines)"
 
-#: files DiCoR skips as mislabelled (crobim-model.md section 5.3)
+#: files DiCoR skips as mislabelled (its RISBench loader's list)
 KNOWN_BAD = frozenset({
     "train_819_1", "train_6194_0", "train_6194_1", "train_7008_0", "train_7222_1", "train_7581_3", "train_8518_1",
     "train_9405_1", "train_9598_7", "train_10222_0", "train_10698_0", "train_11021_1", "train_11785_0",

@@ -26,10 +26,9 @@ LAYOUT = (
     "(or refs(unc).p, instances.json and JPEGImages/ directly in ROOT)"
 )
 
-#: images DiCoR skips as mislabelled (crobim-model.md section 5.1)
+#: images DiCoR skips as mislabelled (its RRSIS-D loader's list)
 KNOWN_BAD = frozenset(
-    "00413 01072 01664 03661 05125 06728 06861 07239 09319 10579 10653 11147 11898 12492 12630 14464 "
-    "14915 15357 15584 15737 17068 18552 18845 20203 20235 21126 22187".split()
+    ["00413", "01072", "01664", "03661", "05125", "06728", "06861", "07239", "09319", "10579", "10653", "11147", "11898", "12492", "12630", "14464", "14915", "15357", "15584", "15737", "17068", "18552", "18845", "20203", "20235", "21126", "22187"]
 )
 SPLITS = ("train", "val", "test")
 

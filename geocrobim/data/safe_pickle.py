@@ -13,7 +13,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from geocrobim.errors import DatasetError, InputNotFoundError
+from geocrobim.errors import DatasetError, InputNotFoundError, one_line
 
 ALLOWED = frozenset({"dict", "list", "tuple", "set", "frozenset", "str", "bytes", "int", "float", "bool", "complex"})
 
@@ -52,5 +52,5 @@ def load_pickle(path: str | Path) -> Any:
             return RestrictedUnpickler(f, encoding="latin1").load()
         except DatasetError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-            raise DatasetError(f"{path} is not a readable pickle ({type(exc).__name__}: {exc})") from exc
+        except Exception as exc:
+            raise DatasetError(f"{path} is not a readable pickle ({one_line(exc)})") from exc

@@ -6,7 +6,7 @@
     result = segment_raster("scene.tif", ["the large pond"], output_dir="out")
     print(result.to_dict())
 
-Modules: :mod:`.reading` (reading GSD and tiling), :mod:`.pipeline` (reader threads,
+Modules: :mod:`.options` (the run's options), :mod:`.read_plan` (reading GSD and tiling), :mod:`.pipeline` (reader threads,
 batched model, writer), :mod:`.grounding` (coarse pass, candidates), :mod:`.passes`
 (coarse and fine passes), :mod:`.instances` (component scoring and arbitration),
 :mod:`.masks` (final rasters), :mod:`.outputs` (names, staging), :mod:`.engine`.
@@ -17,13 +17,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from geocrobim.inference.engine import DEFAULT_BATCH_SIZE, THRESHOLD, segment_raster
+    from geocrobim.inference.engine import THRESHOLD, segment_raster
+    from geocrobim.inference.options import DEFAULT_BATCH_SIZE, SegmentOptions
     from geocrobim.inference.result import ExpressionResult, SegmentResult
 
-__all__ = ["DEFAULT_BATCH_SIZE", "THRESHOLD", "ExpressionResult", "SegmentResult", "segment_raster"]
+__all__ = ["DEFAULT_BATCH_SIZE", "THRESHOLD", "ExpressionResult", "SegmentOptions", "SegmentResult", "segment_raster"]
 
 _HOMES = {
-    "DEFAULT_BATCH_SIZE": "engine", "THRESHOLD": "engine", "segment_raster": "engine",
+    "DEFAULT_BATCH_SIZE": "options", "SegmentOptions": "options", "THRESHOLD": "engine", "segment_raster": "engine",
     "ExpressionResult": "result", "SegmentResult": "result",
 }  # fmt: skip
 

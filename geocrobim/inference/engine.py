@@ -1,6 +1,6 @@
 """``segment_raster``: a GeoTIFF and sentences in, masks, polygons and quicklooks out.
 
-Data flow (architecture.md, "Data flow of segment"):
+Data flow (docs/architecture.md, "Data flow of segment"):
 
 1. open + validate the scene, one radiometric stretch, the reading plan (GSD, tile, overlap);
 2. coarse pass over a downsampled view of the whole scene -> candidate regions;
@@ -14,11 +14,10 @@ Data flow (architecture.md, "Data flow of segment"):
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +25,16 @@ import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
-from geocrobim.errors import RasterError, UsageError
+from geocrobim.errors import RasterError
 from geocrobim.inference import instances as inst
 from geocrobim.inference.expressions import clean_expressions, unique_slugs
 from geocrobim.inference.grounding import CoarseGrid
 from geocrobim.inference.masks import MASK_NODATA, write_final_rasters
-from geocrobim.inference.outputs import ExpressionPaths, Staging, plan_outputs, vector_extension
+from geocrobim.inference.options import SegmentOptions
+from geocrobim.inference.outputs import ExpressionPaths, Staging, plan_outputs
 from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coarse_pass, fine_pass, on_cpu
-from geocrobim.inference.quicklook import QuicklookCanvas
-from geocrobim.inference.reading import plan_reading
+from geocrobim.inference.quicklook_canvas import QuicklookCanvas
+from geocrobim.inference.read_plan import plan_reading
 from geocrobim.inference.result import ExpressionResult, SegmentResult
 from geocrobim.raster import (
     Scene,
@@ -46,13 +46,12 @@ from geocrobim.raster import (
     write_cog,
     write_quicklook,
 )
+from geocrobim.run_warnings import collect, warn
 from geocrobim.vector import PolygonTable, polygonize, write_raster_style, write_vector
 from geocrobim.vector.cleanup import simplify as simplify_polygons
 
 logger = logging.getLogger(__name__)
 
-#: Windows per model call.
-DEFAULT_BATCH_SIZE = 8
 #: Probability at which a pixel belongs to the object, applied once after blending.
 THRESHOLD = 0.5
 #: GDAL's block cache during a run: enough for a row of input blocks, and bounded so
@@ -72,70 +71,51 @@ VECTOR_BLOCK = 1024
 def segment_raster(
     path: str | Path,
     expressions: Sequence[str],
+    options: SegmentOptions | None = None,
     *,
     output_dir: str | Path = ".",
-    checkpoint: str | Path = "default",
-    device: str = "auto",
-    bands: Sequence[int] | None = None,
-    gsd: float | None = None,
-    tile_size: int | None = None,
-    overlap: int | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    instances: str = "best",
-    coarse: bool = True,
-    probabilities: bool = False,
-    vector_format: str = "gpkg",
-    simplify: float = 0.0,
-    min_area: float = 0.0,
-    value_range: tuple[float, float] | None = None,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     predictor: PredictorLike | None = None,
-    readers: int | None = None,
+    **option_values: Any,
 ) -> SegmentResult:
     """Segment the object each expression refers to in a georeferenced raster.
+
+    The run's options come as one :class:`SegmentOptions` (what the CLI, the batch worker
+    and the Ray actor pass) or, for convenience, as its fields in keyword form; keywords
+    given beside ``options`` replace those fields::
+
+        segment_raster("scene.tif", ["the large pond"], output_dir="out", instances="all", device="cpu")
 
     Args:
         path: the scene (GeoTIFF or any GDAL raster).
         expressions: one or more referring expressions; each gets its own outputs.
+        options: the segment options (checkpoint, device, bands, gsd, ...; see
+            :class:`SegmentOptions` for each field and its default).
         output_dir: folder for the outputs (created if missing).
-        checkpoint: checkpoint directory or name (``"default"``: the packaged model).
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-        bands: 1-based bands used as R, G, B (one band is repeated); None chooses.
-        gsd: reading GSD in metres; None: the model's training GSD where the scene is finer.
-        tile_size: window side in pixels at the reading GSD; None: the model's input size.
-        overlap: window overlap in the same pixels; None: a quarter tile.
-        batch_size: windows per model call.
-        instances: ``"best"`` keeps the best-scoring instance, ``"all"`` every one.
-        coarse: run the coarse (whole-scene) pass and restrict the fine pass to its candidates.
-        probabilities: also write the blended probabilities as a uint8 0-255 COG.
-        vector_format: ``gpkg``, ``geojson``, ``shp``, ``fgb`` or ``parquet``.
-        simplify: polygon simplification tolerance in CRS units (0: exact pixel outlines).
-        min_area: drop instances smaller than this many square metres.
-        value_range: ``(low, high)`` data values mapped to 0-255 instead of the percentile stretch.
         overwrite: replace existing outputs.
         progress: ``(done, total)`` callback over the model windows of both passes.
-        predictor: an already loaded Predictor (``checkpoint`` and ``device`` are then ignored).
-        readers: reader threads; None: one with a CPU model, four with a GPU model;
-            0 reads, runs and writes in the calling thread (no overlap).
+        predictor: an already loaded Predictor (the options' ``checkpoint`` and ``device``
+            are then ignored).
+        **option_values: fields of :class:`SegmentOptions`, e.g. ``instances="all"``.
 
     Returns:
         The run's :class:`SegmentResult`.
 
     Raises:
         UsageError: bad expressions or options.
+        TypeError: a keyword that is not a field of :class:`SegmentOptions`.
         InputNotFoundError, RasterError: the scene cannot be used.
         OutputError: the outputs cannot be written or exist without ``overwrite``.
         CheckpointError, ModelNotFoundError: the model cannot be loaded.
     """
     started = time.perf_counter()
     texts = clean_expressions([expressions] if isinstance(expressions, str) else expressions)
-    _check_options(batch_size, instances, simplify, min_area, readers)
-    vector_extension(vector_format)
-    with _collect_warnings() as warned, warnings.catch_warnings():
+    options = SegmentOptions(**option_values) if options is None else replace(options, **option_values)
+    with collect() as warned, warnings.catch_warnings():
         # rasterio warns on every open of a raster without georeferencing; one log line says it.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        scene = open_scene(path, bands)
+        scene = open_scene(path, options.bands)
         if scene.paletted and scene.palette is None:
             # One uint8 paletted band is expanded on read; indices read as brightness in any
             # other selection would be segmented as nonsense.
@@ -145,36 +125,22 @@ def segment_raster(
                 f"gdal_translate -expand rgb {scene.path.name} {scene.path.stem}-rgb.tif"
             )
         if scene.crs is None:
-            logger.warning("%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)
+            warn(logger, "%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)
         paths = plan_outputs(
-            Path(output_dir), scene.path.stem, unique_slugs(texts), vector_format=vector_format, probabilities=probabilities
+            Path(output_dir), scene.path.stem, unique_slugs(texts), vector_format=options.vector_format,
+            probabilities=options.probabilities,
         )
         finals = [p for e in paths for p in e.files()]
         staging = Staging(ensure_output_dir(output_dir), overwrite=overwrite)
         staging.check(finals)  # refuse before loading the model or reading a pixel
-        run = _Run(scene, texts, paths, _load(predictor, checkpoint, device), staging)
+        run = _Run(scene, texts, paths, _load(predictor, options), staging, options)
         with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB, GDAL_TIFF_INTERNAL_MASK=True), staging:
-            run.execute(
-                gsd=gsd, tile_size=tile_size, overlap=overlap, batch_size=batch_size, readers=readers,
-                coarse=coarse, value_range=value_range, progress=progress,
-            )
-            run.vectorise(instances=instances, min_area=min_area)
-            run.write(vector_format=vector_format, simplify=simplify)
+            run.execute(progress)
+            run.vectorise()
+            run.write()
             staging.commit(finals)
     run.timings["total_s"] = time.perf_counter() - started
     return run.result(warned)
-
-
-def _check_options(batch_size: int, instances: str, simplify: float, min_area: float, readers: int) -> None:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise UsageError(f"batch size {batch_size!r} must be a whole number >= 1, e.g. 8")
-    if readers is not None and (isinstance(readers, bool) or not isinstance(readers, int) or readers < 0):
-        raise UsageError(f"readers {readers!r} must be a whole number >= 0")
-    if instances not in inst.INSTANCE_CHOICES:
-        raise UsageError(f"--instances {instances!r} is not one of {', '.join(inst.INSTANCE_CHOICES)}")
-    for name, value in (("--simplify", simplify), ("--min-area", min_area)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-            raise UsageError(f"{name} {value!r} must be a number >= 0")
 
 
 def _readers(readers: int | None, predictor: PredictorLike) -> int:
@@ -183,43 +149,28 @@ def _readers(readers: int | None, predictor: PredictorLike) -> int:
     return CPU_READERS if on_cpu(predictor) else GPU_READERS
 
 
-def _load(predictor: PredictorLike | None, checkpoint: str | Path, device: str) -> PredictorLike:
+def _load(predictor: PredictorLike | None, options: SegmentOptions) -> PredictorLike:
     if predictor is not None:
         return predictor
     from geocrobim.models import Predictor
 
-    return Predictor.from_checkpoint(checkpoint, device=device)
-
-
-class _WarningList(logging.Handler):
-    """Collects the run's warnings (from every geocrobim module) for the summary."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _collect_warnings() -> Any:
-    handler = _WarningList()
-    root = logging.getLogger("geocrobim")
-    root.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        root.removeHandler(handler)
+    return Predictor.from_checkpoint(options.checkpoint, device=options.device)
 
 
 class _Run:
     """State of one segment_raster call, stage by stage."""
 
     def __init__(
-        self, scene: Scene, texts: list[str], paths: list[ExpressionPaths], predictor: PredictorLike, staging: Staging
+        self,
+        scene: Scene,
+        texts: list[str],
+        paths: list[ExpressionPaths],
+        predictor: PredictorLike,
+        staging: Staging,
+        options: SegmentOptions,
     ) -> None:
         self.scene = scene
+        self.options = options
         self.texts = texts
         self.paths = paths
         self.predictor = predictor
@@ -243,18 +194,16 @@ class _Run:
     def prob_path(self) -> Path:
         return self.work / "probabilities.tif"
 
-    def execute(self, *, gsd: float | None, tile_size: int | None, overlap: int | None, batch_size: int,
-                readers: int | None, coarse: bool, value_range: tuple[float, float] | None,
-                progress: Callable[[int, int], None] | None) -> None:
+    def execute(self, progress: Callable[[int, int], None] | None) -> None:
         """Stretch, plan, coarse pass, fine pass."""
         t0 = time.perf_counter()
-        scene, predictor = self.scene, self.predictor
+        scene, predictor, opts = self.scene, self.predictor, self.options
         plan = plan_reading(
-            tile=tile_size if tile_size is not None else predictor.tile_size,
-            overlap=overlap, source_gsd=scene.gsd_m, model_gsd=predictor.gsd, gsd=gsd,
+            tile=opts.tile_size if opts.tile_size is not None else predictor.tile_size,
+            overlap=opts.overlap, source_gsd=scene.gsd_m, model_gsd=predictor.gsd, gsd=opts.gsd,
         )
         with scene.open() as src:
-            self.stretch = compute_stretch(src, scene, value_range)
+            self.stretch = compute_stretch(src, scene, opts.value_range)
         text = predictor.encode_text(self.texts)
         windows = make_grid(scene.width, scene.height, plan.footprint, plan.source_overlap)
         self.timings["prepare_s"] = time.perf_counter() - t0
@@ -265,25 +214,28 @@ class _Run:
             len(windows), plan.tile, plan.footprint,
         )
         t0 = time.perf_counter()
-        options = {"batch_size": batch_size, "readers": _readers(readers, predictor), "canvas": self.canvas}
+        passes: dict[str, Any] = {"batch_size": opts.batch_size, "readers": _readers(opts.readers, predictor), "canvas": self.canvas}
         outcome = None
-        if coarse:
-            outcome = coarse_pass(scene, self.stretch, plan, predictor, text, len(self.texts), progress=progress, **options)
+        if opts.coarse:
+            outcome = coarse_pass(scene, self.stretch, plan, predictor, text, len(self.texts), progress=progress, **passes)
         chosen, reason, fallback = choose_fine_windows(windows, outcome, plan)
         if outcome is not None:
             self.coarse_grid, self.coarse_probs = outcome.grid, outcome.probs
-        (logger.warning if fallback else logger.info)("%s", reason)
+        if fallback:
+            warn(logger, "%s", reason)
+        else:
+            logger.info("%s", reason)
         self.timings["coarse_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         done = outcome.stats.total if outcome else 0
         stats = fine_pass(
             scene, self.stretch, plan, [windows[i] for i in chosen], predictor, text, len(self.texts),
-            self.prob_path, progress=progress, progress_offset=done, **options,
+            self.prob_path, progress=progress, progress_offset=done, **passes,
         )
         self.timings["fine_s"] = time.perf_counter() - t0
         self.no_valid_pixels = stats.run == 0 and stats.skipped == stats.total
         if self.no_valid_pixels:
-            logger.warning("%s has no valid pixel (all nodata or masked): the masks are empty and the layers have no features", scene.path.name)
+            warn(logger, "%s has no valid pixel (all nodata or masked): the masks are empty and the layers have no features", scene.path.name)
         self.reading = {
             **plan.to_dict(),
             "windows": len(windows),
@@ -299,7 +251,7 @@ class _Run:
             "no_valid_pixels": self.no_valid_pixels,
         }
 
-    def vectorise(self, *, instances: str, min_area: float) -> None:
+    def vectorise(self) -> None:
         """Threshold once, one polygon per component, score, keep best/all."""
         t0 = time.perf_counter()
         layers = []
@@ -310,7 +262,8 @@ class _Run:
             # One process: with torch loaded the pool would need forkserver workers, whose
             # start-up and memory outweigh the gain for a model's few components.
             table = polygonize(
-                self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=min_area, workers=1, block_size=VECTOR_BLOCK,
+                self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=self.options.min_area,
+                fill_holes_below=self.options.fill_holes, workers=1, block_size=VECTOR_BLOCK,
                 as_table=True,  # no pandas/geopandas import: ~0.5 s and ~90 MB of a CLI run
             )
             result.components = len(table)
@@ -327,7 +280,7 @@ class _Run:
                 coarse = np.full(len(table), np.nan)
                 score = fine[e]
             scored = table.with_columns({"fine_prob": fine[e], "coarse_prob": coarse, "score": score})
-            kept = inst.arbitrate(scored, instances)  # type: ignore[arg-type]
+            kept = inst.arbitrate(scored, self.options.instances)
             self.kept.append(kept)
             result.instances = len(kept)
             result.score = float(kept.columns["score"][0]) if len(kept) else None
@@ -343,7 +296,7 @@ class _Run:
             return f"no pixel reached probability {THRESHOLD}: empty mask, empty layer"
         return None
 
-    def write(self, *, vector_format: str, simplify: float) -> None:
+    def write(self) -> None:
         """Mask/probability COGs, styles, vector files and quicklooks into the staging folder."""
         t0 = time.perf_counter()
         scene, stage = self.scene, self.staging
@@ -365,8 +318,8 @@ class _Run:
                     write_cog(temp_probs[e], stage.path(paths.probabilities), resampling="average")
                     write_raster_style(stage.path(paths.probabilities), kind="probability")
                 write_vector(
-                    self._features(kept, result.expression, simplify), stage.path(paths.vector),
-                    format=vector_format, layer=paths.vector.stem,
+                    self._features(kept, result.expression, self.options.simplify), stage.path(paths.vector),
+                    format=self.options.vector_format, layer=paths.vector.stem,
                 )
                 write_quicklook(
                     stage.path(paths.quicklook), src, scene, self.stretch, stage.path(paths.mask), background=background

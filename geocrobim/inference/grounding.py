@@ -18,7 +18,7 @@ import numpy as np
 from affine import Affine
 from rasterio.windows import Window
 
-from geocrobim.inference.reading import ReadPlan
+from geocrobim.inference.read_plan import ReadPlan
 from geocrobim.raster import blend_weights, make_grid
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import rasterio
@@ -27,13 +26,12 @@ from affine import Affine
 from rasterio import features
 from rasterio.windows import Window
 
+from geocrobim.choices import Instances
 from geocrobim.inference.labels import Edges
 from geocrobim.vector.table import PolygonTable
 
 logger = logging.getLogger(__name__)
 
-Instances = Literal["best", "all"]
-INSTANCE_CHOICES: tuple[str, ...] = ("best", "all")
 
 
 def fine_means(prob_path: str | os.PathLike[str], layers: Sequence[np.ndarray], block_size: int = 1024) -> list[np.ndarray]:

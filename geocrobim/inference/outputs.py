@@ -24,18 +24,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from geocrobim.choices import VECTOR_FORMATS
 from geocrobim.errors import OutputError, UsageError
 
 logger = logging.getLogger(__name__)
 
-#: ``--format`` value -> file extension.
-VECTOR_EXTENSIONS: dict[str, str] = {
-    "gpkg": "gpkg",
-    "geojson": "geojson",
-    "shp": "shp",
-    "fgb": "fgb",
-    "parquet": "parquet",
-}
 #: Extra files some formats or styles put beside the main file.
 _SIDECARS = (".qml", ".shx", ".dbf", ".prj", ".cpg")
 
@@ -64,13 +57,12 @@ class ExpressionPaths:
 
 
 def vector_extension(vector_format: str) -> str:
-    """File extension of a vector format, or :class:`UsageError` naming the choices."""
-    try:
-        return VECTOR_EXTENSIONS[vector_format.lower()]
-    except (KeyError, AttributeError):
-        raise UsageError(
-            f"vector format {vector_format!r} is not supported; use one of {', '.join(VECTOR_EXTENSIONS)}"
-        ) from None
+    """File extension of a vector format (each format's extension is its name), or
+    :class:`UsageError` naming the choices."""
+    name = vector_format.lower() if isinstance(vector_format, str) else vector_format
+    if name not in VECTOR_FORMATS:
+        raise UsageError(f"vector format {vector_format!r} is not supported; use one of {', '.join(VECTOR_FORMATS)}")
+    return name
 
 
 def plan_outputs(

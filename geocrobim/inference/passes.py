@@ -22,8 +22,8 @@ from rasterio.windows import Window
 
 from geocrobim.inference.grounding import CoarseGrid, CoarseMap, candidates, plan_coarse, select_windows
 from geocrobim.inference.pipeline import PipelineStats, ProgressFn, run_pipeline
-from geocrobim.inference.quicklook import QuicklookCanvas
-from geocrobim.inference.reading import ReadPlan
+from geocrobim.inference.quicklook_canvas import QuicklookCanvas
+from geocrobim.inference.read_plan import ReadPlan
 from geocrobim.inference.threads import ThreadTuner
 from geocrobim.raster import Scene, Stitcher, Stretch, blend_weights, read_window
 
@@ -285,7 +285,7 @@ def choose_fine_windows(
         missing = [str(i + 1) for i, f in enumerate(coarse.found) if not f]
         reason = f"the coarse pass found no candidate for expression {', '.join(missing)}: falling back to all windows"
         return everything, reason, True
-    union = coarse.candidates.any(axis=0)
+    union = np.asarray(coarse.candidates.any(axis=0))
     # Dilate by half a window: the coarse map is blurry and objects reach past their coarse peak.
     chosen = select_windows(windows, union, coarse.grid, margin=plan.footprint / 2)
     return chosen, f"{len(chosen)} of {len(windows)} windows near coarse candidates", False
@@ -373,7 +373,7 @@ class LevelsPredictor:
     def __call__(self, images: np.ndarray) -> np.ndarray:
         """``(B, 3, tile, tile)`` uint8 -> ``(B, E, footprint, footprint)`` uint8 levels."""
         import torch
-        import torch.nn.functional as F  # noqa: N812
+        import torch.nn.functional as F
 
         with torch.inference_mode():
             logits = getattr(self.predictor, "predict_logits", None)
@@ -386,7 +386,9 @@ class LevelsPredictor:
                     probs, size=(self.footprint, self.footprint), mode="bilinear", align_corners=False,
                     antialias=self.footprint < self.tile,
                 )
-            # The stitcher's own quantisation: round half to even of p * 255 (p in [0, 1]).
+            # Quantised to levels here, as the stitcher quantises float input, but with torch's
+            # round (half to even) where the stitcher rounds half up: they differ by one level
+            # only where p * 255 is exactly x.5.
             # Few ops on purpose: on a 2-core CPU each costs ~1 % of a tiny model's time.
             return probs.mul_(255.0).round_().to(torch.uint8).cpu().numpy()
 

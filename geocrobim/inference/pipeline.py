@@ -357,7 +357,7 @@ def run_pipeline(
         if failed:  # the original error wins over anything the writer says while stopping
             try:
                 writer.finish()
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 logger.debug("writer error while stopping after a failure", exc_info=True)
         else:
             writer.finish()

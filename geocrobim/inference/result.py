@@ -1,7 +1,7 @@
 """What :func:`segment_raster` returns: a JSON-able summary of one run.
 
 ``SegmentResult.to_dict()`` is the object ``geocrobim segment --json`` prints
-(architecture.md, "CLI contract"): the input, its CRS, the model, the reading plan,
+(docs/architecture.md, "CLI contract"): the input, its CRS, the model, the reading plan,
 and per expression the output paths, score, instance count, area and timings.
 """
 

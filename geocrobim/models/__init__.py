@@ -12,8 +12,8 @@ from geocrobim.compat import ensure_torchvision_importable
 
 ensure_torchvision_importable()  # before timm/transformers import torchvision
 
-from geocrobim.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
-from geocrobim.models.config import (  # noqa: E402
+from geocrobim.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from geocrobim.models.config import (
     CAPMConfig,
     CroBIMConfig,
     ImageEncoderConfig,
@@ -21,10 +21,10 @@ from geocrobim.models.config import (  # noqa: E402
     MIDConfig,
     TextEncoderConfig,
 )
-from geocrobim.models.crobim import CroBIM, TextFeatures  # noqa: E402
-from geocrobim.models.predictor import Predictor  # noqa: E402
-from geocrobim.models.registry import count_parameters, create_model, get_config, list_models  # noqa: E402
-from geocrobim.models.text_encoder import TextTokenizer  # noqa: E402
+from geocrobim.models.crobim import CroBIM, TextFeatures
+from geocrobim.models.predictor import Predictor
+from geocrobim.models.registry import count_parameters, create_model, get_config, list_models
+from geocrobim.models.text_encoder import TextTokenizer
 
 __all__ = [
     "CAPMConfig",

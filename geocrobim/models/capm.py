@@ -2,7 +2,7 @@
 
 Figure: multi-level image features -> "Pooling & Concat" -> "Vision-to-Language
 Interaction" with learnable prompts -> context-aware prompts, which are appended to the
-words and encoded by BERT. The internals are [INFERRED] (crobim-model.md section 3.4):
+words and encoded by BERT. The internals are [INFERRED] (the paper does not specify them):
 average-pool each level to g x g, project to the text width, add a level embedding,
 and let the prompts cross-attend to those visual tokens in a pre-LN transformer block.
 """

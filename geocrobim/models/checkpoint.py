@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from geocrobim.atomic import replacing
 from geocrobim.errors import CheckpointError, InputNotFoundError
 from geocrobim.models.config import CroBIMConfig
 from geocrobim.models.crobim import CroBIM
@@ -94,18 +92,12 @@ def save_checkpoint(
             value = value.to(dtype)
         state[key] = value.contiguous().clone()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with replacing(path) as tmp:
+        tmp.mkdir()
         (tmp / CONFIG_FILE).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n", encoding="utf-8")
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})  # one key: byte-reproducible
         tokenizer.save(tmp / TOKENIZER_DIR)
         (tmp / METADATA_FILE).write_text(json.dumps(metadata or {}, indent=2, default=str) + "\n", encoding="utf-8")
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

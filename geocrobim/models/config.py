@@ -1,9 +1,9 @@
 """Typed, frozen configuration of a CroBIM model (saved as ``config.json`` in every checkpoint).
 
 One dataclass per box of the CroBIM figure (arXiv 2410.08613) plus the whole-model
-:class:`CroBIMConfig`. Every default that the paper does not state is an
-``[INFERRED]`` choice from ``crobim-model.md`` section 3.11 and is a field here so
-it can be changed without code.
+:class:`CroBIMConfig`. Every default that the paper does not state is marked
+``[INFERRED]`` (docs/model.md lists them) and is a field here so it can be changed
+without code.
 
 ``to_dict``/``from_dict`` round-trip through plain JSON types. ``from_dict`` is
 strict: an unknown key or a wrong value is a :class:`~geocrobim.errors.CheckpointError`
@@ -84,7 +84,7 @@ class TextEncoderConfig:
 
 @dataclass(frozen=True)
 class CAPMConfig:
-    """Context-aware prompt modulation [INFERRED internals, crobim-model.md 3.4].
+    """Context-aware prompt modulation [INFERRED internals: the paper does not specify them].
 
     Attributes:
         num_prompts: learnable prompt tokens P appended after the words (figure draws 4).
@@ -103,7 +103,7 @@ class CAPMConfig:
 
 @dataclass(frozen=True)
 class LGFAConfig:
-    """Language-guided feature aggregation [INFERRED internals, crobim-model.md 3.5].
+    """Language-guided feature aggregation [INFERRED internals: the paper does not specify them].
 
     Attributes:
         width: common channel width D of the fused map V.
@@ -119,7 +119,7 @@ class LGFAConfig:
 
 @dataclass(frozen=True)
 class MIDConfig:
-    """Mutual-interaction decoder [INFERRED internals, crobim-model.md 3.6].
+    """Mutual-interaction decoder [INFERRED internals: the paper does not specify them].
 
     Attributes:
         num_layers: K cascaded L2V + V2L layers (the figure stacks 3).
@@ -258,7 +258,7 @@ def _from_dict(cls: type[T], data: Any, where: str) -> T:
     if not isinstance(data, dict):
         raise CheckpointError(f"{where} must be a JSON object, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # cls is a dataclass type; the callers check it
     unknown = sorted(set(data) - known)
     if unknown:
         raise CheckpointError(
@@ -273,7 +273,7 @@ def _from_dict(cls: type[T], data: Any, where: str) -> T:
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     """Turn a JSON value into the annotated type; raise CheckpointError when it does not fit."""
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _from_dict(hint, value, where)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)

@@ -50,6 +50,8 @@ class ImageEncoder(nn.Module):
         reductions: strides of the 4 levels, (4, 8, 16, 32).
     """
 
+    trunk: Any  # a timm model: its methods (forward_intermediates, ...) depend on the architecture
+
     def __init__(self, config: ImageEncoderConfig, image_size: int, load_pretrained: bool = True) -> None:
         super().__init__()
         self.config = config
@@ -178,15 +180,16 @@ def _download_safetensors(source: str) -> Path:
         repo = source.removeprefix("hf-hub:")
     else:
         cfg = timm.models.get_pretrained_cfg(source)
-        repo = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
-        if not repo:
+        hub_id: str | None = getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+        if not hub_id:
             raise CheckpointError(
                 f"timm has no hub weights for {source!r}; set image_encoder.pretrained to a local .safetensors file"
             )
+        repo = hub_id
     logger.info("downloading image encoder weights from hf-hub:%s", repo)
     try:
         return Path(hf_hub_download(repo, "model.safetensors"))
-    except Exception as exc:  # noqa: BLE001 - offline/HTTP errors come in many types
+    except Exception as exc:
         raise CheckpointError(
             f"could not fetch image encoder weights hf-hub:{repo} ({type(exc).__name__}); offline, download its "
             "model.safetensors once and set image_encoder.pretrained to that local path"

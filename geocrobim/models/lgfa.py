@@ -2,7 +2,7 @@
 
 Figure: image levels + word-only features -> "Language-to-Vision Interaction" ->
 "Multi-scale attention fusion" -> "Attention deficit compensation" -> one visual map V.
-The internals are [INFERRED] (crobim-model.md section 3.5):
+The internals are [INFERRED] (the paper does not specify them):
 
 - L2V interaction per level: LAVT/RMSIN pixel-word attention (PWAM) with a tanh gate;
 - multi-scale attention fusion: per-pixel softmax weights over the 4 projected levels,

@@ -3,7 +3,7 @@
 Figure: K stacked "Language-to-Vision Alignment" (L2V) boxes and K stacked
 "Vision-to-Language Alignment" (V2L) boxes, cascaded; the V2L output is added to V (the
 figure's ⊕); a matrix product (⊗) of V and the language side gives the mask.
-Internals [INFERRED] (crobim-model.md section 3.6): pre-LN cross-attention with 2-D sine
+Internals [INFERRED] (the paper does not specify them): pre-LN cross-attention with 2-D sine
 positional encodings on the pixels; the language kernel comes from the ``[CLS]`` slot
 (or the masked mean) of the aligned tokens; the CRIS-style pixel-kernel product gives
 1 or 2 low-resolution logit maps. An optional FPN step fuses the stride-4 level into V

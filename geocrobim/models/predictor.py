@@ -102,7 +102,7 @@ class Predictor:
         self.tokenizer = tokenizer
         self.model = model.eval().to(self.device)
         if self.device.type == "cuda":
-            self.model = self.model.to(memory_format=torch.channels_last)
+            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit memory_format
         if trace is None:
             trace = self.device.type == "cpu" and self.precision == "fp32"
         self._forward = TracedForward(self.model, enabled=trace)

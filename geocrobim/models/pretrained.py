@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from geocrobim.errors import CheckpointError
+from geocrobim.atomic import replacing
+from geocrobim.errors import CheckpointError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ def convert_efficientnet_lite(source: str | Path, name: str, destination: str | 
     source, destination = Path(source), Path(destination)
     try:
         state = torch.load(str(source), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad or unsafe file
-        raise CheckpointError(f"{str(source)!r} is not a loadable tensor file ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:
+        raise CheckpointError(f"{str(source)!r} is not a loadable tensor file ({one_line(exc)})") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{str(source)!r} does not hold a plain dict of tensors")
     target = timm.create_model(name, pretrained=False).state_dict()
@@ -123,9 +124,8 @@ def convert_efficientnet_lite(source: str | Path, name: str, destination: str | 
             )
         converted[dst_key] = tensor.to(ref.dtype).contiguous()
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".partial")
-    save_file(dict(converted), str(partial), metadata={"source": source.name, "layout": f"timm {name}"})
-    os.replace(partial, destination)
+    with replacing(destination) as tmp:
+        save_file(dict(converted), str(tmp), metadata={"source": source.name, "layout": f"timm {name}"})
     logger.info("converted %s to %s", source.name, destination)
     return destination
 

@@ -21,17 +21,7 @@ from geocrobim.models.registry import get_config
 from geocrobim.models.text_encoder import SPECIAL_TOKENS, TextTokenizer
 
 #: Words of referring expressions for remote sensing (objects, colours, places, relations).
-WORDS = (
-    "the a an of on in at to by and or with near next beside between above below under over "
-    "left right top bottom upper lower middle center centre north south east west northern southern "
-    "eastern western corner side edge large small big long short wide narrow tall round square "
-    "red green blue white black gray grey brown yellow orange dark light roof roofed building "
-    "house warehouse factory church school hospital stadium bridge road street highway river lake "
-    "sea harbor harbour port ship boat vehicle car truck bus airplane plane airport runway helipad "
-    "tank storage chimney windmill dam field court tennis basketball baseball soccer golf track "
-    "ground pool swimming train station roundabout overpass crane container tree trees forest park "
-    "farm parking lot water one two three first second third is that which there this"
-).split()
+WORDS = ["the", "a", "an", "of", "on", "in", "at", "to", "by", "and", "or", "with", "near", "next", "beside", "between", "above", "below", "under", "over", "left", "right", "top", "bottom", "upper", "lower", "middle", "center", "centre", "north", "south", "east", "west", "northern", "southern", "eastern", "western", "corner", "side", "edge", "large", "small", "big", "long", "short", "wide", "narrow", "tall", "round", "square", "red", "green", "blue", "white", "black", "gray", "grey", "brown", "yellow", "orange", "dark", "light", "roof", "roofed", "building", "house", "warehouse", "factory", "church", "school", "hospital", "stadium", "bridge", "road", "street", "highway", "river", "lake", "sea", "harbor", "harbour", "port", "ship", "boat", "vehicle", "car", "truck", "bus", "airplane", "plane", "airport", "runway", "helipad", "tank", "storage", "chimney", "windmill", "dam", "field", "court", "tennis", "basketball", "baseball", "soccer", "golf", "track", "ground", "pool", "swimming", "train", "station", "roundabout", "overpass", "crane", "container", "tree", "trees", "forest", "park", "farm", "parking", "lot", "water", "one", "two", "three", "first", "second", "third", "is", "that", "which", "there", "this"]
 
 PUNCTUATION = tuple(".,;:!?'\"-()/")
 
@@ -89,7 +79,7 @@ def make_test_checkpoint(
     """
     tokenizer = make_test_tokenizer(vocab_words)
     model = make_test_model(preset, seed, vocab_size=tokenizer.vocab_size, **overrides)
-    meta = {
+    meta: dict[str, Any] = {
         "model_id": f"{preset}-test-seed{seed}",
         "gsd_m": None,
         "trained_on": "nothing (random weights, for tests)",

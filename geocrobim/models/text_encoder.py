@@ -24,6 +24,7 @@ from transformers import BertConfig, BertModel, BertTokenizer
 from geocrobim.errors import CheckpointError, UsageError
 from geocrobim.models.config import TextEncoderConfig
 from geocrobim.models.safety import PICKLE_SUFFIXES, refuse_pickle
+from geocrobim.run_warnings import warn
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ class TextTokenizer:
         full = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
         for text, ids in zip(texts, full):
             if len(ids) > max_tokens:
-                logger.warning("expression %r has %d tokens; truncated to %d", text, len(ids), max_tokens)
+                warn(logger, "expression %r has %d tokens; truncated to %d", text, len(ids), max_tokens)
         enc = self.tokenizer(
             texts, padding="max_length", truncation=True, max_length=max_tokens, return_tensors="pt"
         )

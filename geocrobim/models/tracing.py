@@ -61,7 +61,7 @@ class _Forward(nn.Module):
         self.max_pairs = max_pairs
 
     def forward(self, images: torch.Tensor, *text: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_many(images, TextFeatures(*text), max_pairs=self.max_pairs)
+        return self.model.forward_many(images, TextFeatures(*text), max_pairs=self.max_pairs)  # type: ignore[arg-type]  # (ids, mask[, words]): never a 4th
 
 
 @dataclass
@@ -97,7 +97,7 @@ class TracedForward:
         """Foreground logits ``(B, E, H, W)`` for normalised ``images (B, 3, H, W)``."""
         if not self.enabled:
             return self.model.forward_many(images, text, max_pairs=max_pairs)
-        inputs = (images, text.input_ids, text.attention_mask)
+        inputs: tuple[torch.Tensor, ...] = (images, text.input_ids, text.attention_mask)
         if text.word_features is not None:
             inputs += (text.word_features,)
         # The padding pattern is in the key: it is the one part of the text whose values

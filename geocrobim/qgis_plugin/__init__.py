@@ -15,18 +15,26 @@ import sys
 import zipfile
 from pathlib import Path
 
+from geocrobim.atomic import replacing
 from geocrobim.errors import OutputError
 
 #: The plugin's folder name (QGIS plugin id).
 PLUGIN_NAME = "geocrobim_qgis"
 #: Written into the installed plugin: the geocrobim executable of this environment.
 HINT_FILE = "geocrobim_exe.txt"
+#: Copied into the installed plugin: the choice lists its runner offers (geocrobim/choices.py).
+CHOICES_FILE = "choices.py"
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", HINT_FILE)
 
 
 def plugin_source() -> Path:
     """The plugin folder inside the installed package."""
     return Path(__file__).with_name(PLUGIN_NAME)
+
+
+def choices_source() -> Path:
+    """``geocrobim/choices.py``, which the plugin's runner loads by path."""
+    return Path(__file__).parent.parent / CHOICES_FILE
 
 
 def default_profile_dir() -> Path:
@@ -61,17 +69,15 @@ def install_plugin(profile_dir: str | os.PathLike[str] | None = None) -> Path:
     """
     profile = Path(profile_dir) if profile_dir is not None else default_profile_dir()
     target = profile / "python" / "plugins" / PLUGIN_NAME
-    staging = target.with_name(f".{PLUGIN_NAME}.installing")
     try:
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(plugin_source(), staging, ignore=_SKIP)
-        executable = geocrobim_executable()
-        if executable is not None:
-            (staging / HINT_FILE).write_text(str(executable), encoding="utf-8")
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(target) as staging:
+            shutil.copytree(plugin_source(), staging, ignore=_SKIP)
+            shutil.copyfile(choices_source(), staging / CHOICES_FILE)
+            executable = geocrobim_executable()
+            if executable is not None:
+                (staging / HINT_FILE).write_text(str(executable), encoding="utf-8")
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(f"cannot install the QGIS plugin into {target.parent} ({exc.strerror or exc}); pass --profile-dir") from exc
     return target
 
@@ -83,16 +89,14 @@ def zip_plugin(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path
         path = path.with_name(path.name + ".zip")
     if path.exists() and not overwrite:
         raise OutputError(f"output {path} already exists; pass --overwrite to replace it")
-    tmp = path.with_name(f".{path.name}.tmp")
     source = plugin_source()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        with replacing(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(source.rglob("*")):
                 if file.is_file() and "__pycache__" not in file.parts and file.name != HINT_FILE and file.suffix != ".pyc":
                     archive.write(file, Path(PLUGIN_NAME) / file.relative_to(source))
-        os.replace(tmp, path)
+            archive.write(choices_source(), Path(PLUGIN_NAME) / CHOICES_FILE)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path} ({exc.strerror or exc}); choose a writable folder") from exc
     return path

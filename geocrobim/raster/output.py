@@ -7,17 +7,14 @@ with ``--overwrite``. Every writer writes to a temporary file in the destination
 
 from __future__ import annotations
 
-import logging
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from geocrobim.atomic import replacing
 from geocrobim.errors import OutputError
-
-logger = logging.getLogger(__name__)
 
 
 def _reason(exc: OSError) -> str:
@@ -68,20 +65,15 @@ def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> 
     return final
 
 
-def _sidecars(tmp: Path) -> list[Path]:
-    """Files a driver wrote next to ``tmp`` with the same stem (.aux.xml, .dbf, .shx, .qml ...)."""
-    prefix = tmp.stem + "."
-    return [p for p in tmp.parent.iterdir() if p.name.startswith(prefix) and p != tmp]
-
-
 @contextmanager
 def atomic_path(final: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; rename it to ``final`` if the block succeeds.
 
-    The temporary name keeps the suffix (drivers choose formats by extension) and is
-    hidden (``.name.tmp-XXXXXXXX.ext``). Sidecar files written with the same stem are
-    renamed along with it. On any exception the temporary file and its sidecars are removed
-    and nothing appears at ``final``.
+    :func:`geocrobim.atomic.replacing` with the output checks: the temporary name keeps
+    the suffix (drivers choose formats by extension) and is hidden
+    (``.name.tmp-XXXXXXXX.ext``). Sidecar files written with the same stem are renamed
+    along with it. On any exception the temporary file and its sidecars are removed and
+    nothing appears at ``final``.
 
     Args:
         final: The output path.
@@ -95,22 +87,9 @@ def atomic_path(final: str | os.PathLike[str], overwrite: bool = False) -> Itera
             block wrote nothing.
     """
     final = check_output_path(final, overwrite)
-    tmp = final.with_name(f".{final.stem}.tmp-{uuid.uuid4().hex[:8]}{final.suffix}")
-    try:
+    with replacing(final, with_sidecars=True) as tmp:
         yield tmp
         if not tmp.exists():
             raise OutputError(f"nothing was written for {final}")
         if final.exists() and not overwrite:  # appeared while we were writing
             raise OutputError(f"output {final} already exists; pass --overwrite to replace it")
-        for sidecar in _sidecars(tmp):
-            os.replace(sidecar, final.with_name(final.stem + sidecar.name[len(tmp.stem) :]))
-        os.replace(tmp, final)
-    except BaseException:
-        for leftover in [tmp, *_sidecars(tmp)]:
-            try:
-                leftover.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:  # pragma: no cover - nothing sensible left to do
-                logger.warning("could not remove temporary file %s: %s", leftover, exc)
-        raise

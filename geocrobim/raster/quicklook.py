@@ -16,9 +16,8 @@ from PIL import Image
 from rasterio.enums import Resampling
 from rasterio.io import DatasetReader
 
-from geocrobim.raster.reading import read_decimated
+from geocrobim.raster.reading import Stretch, read_decimated
 from geocrobim.raster.scene import Scene
-from geocrobim.raster.stretch import Stretch
 
 #: Longest side of the quicklook in pixels.
 QUICKLOOK_SIZE = 1024

@@ -1,5 +1,8 @@
 """Windowed reads: one window of the scene as model-ready uint8 RGB plus its valid-data mask.
 
+:class:`Stretch` (data values to uint8) lives here, with the reads that apply it;
+:mod:`geocrobim.raster.stretch` computes one per scene from a sample read through this module.
+
 Windows may reach past the raster (the last row/column of a small raster); only the part
 inside is read and the rest is zero padding marked invalid. rasterio's own ``boundless``
 reads go through a warped VRT, which is slower and resamples; cropping is exact.
@@ -9,8 +12,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from rasterio.enums import Resampling
@@ -18,11 +21,84 @@ from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from geocrobim.errors import RasterError
+from geocrobim.errors import RasterError, one_line
 from geocrobim.raster.scene import Scene
 
-if TYPE_CHECKING:  # stretch imports this module; the type is only needed for hints
-    from geocrobim.raster.stretch import Stretch
+
+@dataclass(frozen=True, eq=False)
+class Stretch:
+    """A per-channel linear map ``[low, high] -> [0, 255]`` with clipping.
+
+    Attributes:
+        low: ``(3,)`` float64 values mapped to 0, one per output channel (R, G, B).
+        high: ``(3,)`` float64 values mapped to 255.
+        identity: True when the map is the identity on uint8 data (apply is a cast).
+        valid_fraction: Fraction of sampled pixels that were valid (0 for an all-nodata
+            sample; informative only, a sample can miss small valid areas).
+    """
+
+    low: np.ndarray
+    high: np.ndarray
+    identity: bool = False
+    valid_fraction: float = 1.0
+    # Lookup tables for 8/16-bit input, built on first use (one per input dtype).
+    _luts: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @classmethod
+    def from_range(cls, low: float, high: float, valid_fraction: float = 1.0) -> Stretch:
+        """The same ``[low, high]`` for all three channels."""
+        lo = np.full(3, float(low))
+        hi = np.full(3, float(high))
+        return cls(lo, hi, identity=bool(low == 0 and high == 255), valid_fraction=valid_fraction)
+
+    def apply(self, arr: np.ndarray) -> np.ndarray:
+        """Map data to uint8.
+
+        Args:
+            arr: ``(3, h, w)`` data of any real dtype (channels as in ``Scene.bands``), or
+                ``(h, w)`` for all channels alike. NaN and infinities become 0.
+
+        Returns:
+            uint8 array of the same shape.
+        """
+        if self.identity and arr.dtype == np.uint8:
+            return arr
+        if arr.dtype.kind in "ui" and arr.dtype.itemsize <= 2:
+            return self._apply_lut(arr)
+        # float64 for 32/64-bit data: float32 would lose the low bits of large integers.
+        work: type[np.floating[Any]] = np.float32 if arr.dtype.kind == "f" and arr.dtype.itemsize <= 4 else np.float64
+        low, scale = self._low_scale(arr.ndim, work)
+        out: np.ndarray = arr.astype(work, copy=True)
+        np.subtract(out, low, out=out)
+        np.multiply(out, scale, out=out)
+        np.clip(out, 0.0, 255.0, out=out)
+        np.nan_to_num(out, copy=False, nan=0.0)
+        return np.rint(out).astype(np.uint8)
+
+    def _low_scale(self, ndim: int, work: type[np.floating[Any]]) -> tuple[np.ndarray, np.ndarray]:
+        span = np.maximum(self.high - self.low, np.finfo(np.float64).tiny)
+        low: np.ndarray = self.low.astype(work)
+        scale = (255.0 / span).astype(work)
+        if ndim == 3:
+            return low[:, None, None], scale[:, None, None]
+        return low[:1], scale[:1]  # (h, w): the first channel's map
+
+    def _apply_lut(self, arr: np.ndarray) -> np.ndarray:
+        """8/16-bit integers through a lookup table: one gather per pixel, no float math."""
+        key = arr.dtype.str
+        lut = self._luts.get(key)
+        if lut is None:
+            info = np.iinfo(arr.dtype)
+            values = np.arange(info.min, info.max + 1, dtype=np.float64)
+            span = np.maximum(self.high - self.low, np.finfo(np.float64).tiny)
+            lut = np.rint(np.clip((values[None, :] - self.low[:, None]) * (255.0 / span)[:, None], 0, 255))
+            lut = lut.astype(np.uint8)  # (3, 2**bits)
+            self._luts[key] = lut
+        offset = -int(np.iinfo(arr.dtype).min)
+        index = arr.astype(np.int32) + offset if offset else arr
+        if arr.ndim == 2:
+            return lut[0][index]
+        return np.stack([lut[c][index[c]] for c in range(arr.shape[0])])
 
 
 def unique_bands(scene: Scene) -> tuple[list[int], list[int]]:
@@ -146,8 +222,9 @@ def read_error(scene: Scene, window: Window, exc: Exception) -> RasterError:
     """The error for a corrupt block met mid-run (open_scene only checks the first and last blocks)."""
     row0, col0 = int(window.row_off), int(window.col_off)
     where = f"rows {row0}-{int(window.row_off + window.height)}, cols {col0}-{int(window.col_off + window.width)}"
-    detail = " ".join(str(exc).split())
-    return RasterError(f"{scene.path} is corrupt: reading {where} failed ({detail}); re-download or re-export the file")
+    return RasterError(
+        f"{scene.path} is corrupt: reading {where} failed ({one_line(exc, typed=False)}); re-download or re-export the file"
+    )
 
 
 def read_valid(

@@ -25,7 +25,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from geocrobim.errors import InputNotFoundError, RasterError, UsageError
+from geocrobim.errors import InputNotFoundError, RasterError, UsageError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def _default_bands(colorinterp: Sequence[ColorInterp], alpha: int | None) -> tup
         data_bands = [1]
     if len(data_bands) >= 3:
         return (data_bands[0], data_bands[1], data_bands[2])
-    return (data_bands[0],) * 3  # type: ignore[return-value]
+    return (data_bands[0], data_bands[0], data_bands[0])
 
 
 def _find_alpha(src: DatasetReader) -> int | None:
@@ -229,7 +229,7 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | None = None)
         src = _open_quietly(path)
     except RasterioError as exc:
         raise RasterError(
-            f"{path} is not a raster GDAL can read ({_one_line(exc)}); pass a GeoTIFF or another GDAL raster"
+            f"{path} is not a raster GDAL can read ({one_line(exc, typed=False)}); pass a GeoTIFF or another GDAL raster"
         ) from exc
     with src:
         if src.count < 1 or src.width < 1 or src.height < 1:
@@ -249,7 +249,7 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | None = None)
             _check_readable(src, chosen)
         except RasterioError as exc:
             raise RasterError(
-                f"{path} is truncated or corrupt: reading its pixels failed ({_one_line(exc)}); "
+                f"{path} is truncated or corrupt: reading its pixels failed ({one_line(exc, typed=False)}); "
                 "re-download or re-export the file"
             ) from exc
         paletted = tuple(sorted({b for b in chosen if src.colorinterp[b - 1] == ColorInterp.palette}))
@@ -273,7 +273,7 @@ def open_scene(path: str | os.PathLike[str], bands: Sequence[int] | None = None)
             nodata=src.nodatavals[chosen[0] - 1],
             bands=chosen,
             alpha=alpha,
-            block_shape=tuple(src.block_shapes[chosen[0] - 1]),  # type: ignore[arg-type]
+            block_shape=tuple(src.block_shapes[chosen[0] - 1]),
             has_mask=has_mask,
             overviews=tuple(src.overviews(chosen[0])),
             paletted=paletted,
@@ -292,7 +292,7 @@ def _palette(src: DatasetReader, chosen: Sequence[int]) -> tuple[tuple[int, int,
         colours = src.colormap(band)
     except ValueError:  # palette interpretation without a table: nothing to expand
         return None
-    return tuple(tuple(int(v) for v in colours.get(i, (0, 0, 0, 0))) for i in range(256))  # type: ignore[misc]
+    return tuple(tuple(int(v) for v in colours.get(i, (0, 0, 0, 0))) for i in range(256))  # type: ignore[misc]  # 256 entries of 4 ints; mypy cannot count a generator
 
 
 def _open_quietly(path: Path) -> DatasetReader:
@@ -306,7 +306,3 @@ def _common_dtype(dtypes: set[str]) -> str:
     """The numpy result type of the band dtypes (what reads promote mixed bands to)."""
     return str(np.result_type(*sorted(dtypes)))
 
-
-def _one_line(exc: BaseException) -> str:
-    """An exception's message squeezed onto one line (GDAL messages can span several)."""
-    return " ".join(str(exc).split())

@@ -34,7 +34,7 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from geocrobim.errors import OutputError
+from geocrobim.errors import OutputError, one_line
 from geocrobim.raster.scene import Scene
 
 logger = logging.getLogger(__name__)
@@ -508,8 +508,9 @@ class Stitcher:
             self._dst.write(out, window=window)
             self._write_mask(mask, window)
         except RasterioError as exc:
-            detail = " ".join(str(exc).split())
-            raise OutputError(f"writing {self.path} failed ({detail}); check free disk space in its folder") from exc
+            raise OutputError(
+                f"writing {self.path} failed ({one_line(exc, typed=False)}); check free disk space in its folder"
+            ) from exc
         if touched:
             self._acc[:, rows] = 0
             self._wsum[rows] = 0

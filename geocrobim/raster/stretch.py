@@ -3,7 +3,8 @@
 Peers stretch every tile by its own min/max, which makes neighbouring tiles disagree and
 draws seams. Here the percentiles come once from a cheap whole-scene sample (overviews, a
 decimated read, or block-aligned windows spread over the scene), valid pixels only, and the
-same :class:`Stretch` is applied to every window.
+same :class:`Stretch` is applied to every window (the map itself lives with the reads that
+apply it, :mod:`geocrobim.raster.reading`; this module computes its parameters).
 
 uint8 imagery is already display-ready and close to what the model was trained on, so it
 passes through unchanged unless the user gives a ``value_range``.
@@ -12,7 +13,6 @@ passes through unchanged unless the user gives a ``value_range``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 import numpy as np
 from rasterio.errors import RasterioError
@@ -20,7 +20,7 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from geocrobim.errors import UsageError
-from geocrobim.raster.reading import read_decimated, read_error, unique_bands, valid_from_masks
+from geocrobim.raster.reading import Stretch, read_decimated, read_error, unique_bands, valid_from_masks
 from geocrobim.raster.scene import Scene
 
 logger = logging.getLogger(__name__)
@@ -34,82 +34,6 @@ DECIMATED_READ_MAX_PIXELS = 4096 * 4096
 SAMPLE_WINDOWS_PER_AXIS = 8
 #: Side of each sampled window, before snapping to the file's blocks.
 SAMPLE_WINDOW_SIZE = 256
-
-
-@dataclass(frozen=True, eq=False)
-class Stretch:
-    """A per-channel linear map ``[low, high] -> [0, 255]`` with clipping.
-
-    Attributes:
-        low: ``(3,)`` float64 values mapped to 0, one per output channel (R, G, B).
-        high: ``(3,)`` float64 values mapped to 255.
-        identity: True when the map is the identity on uint8 data (apply is a cast).
-        valid_fraction: Fraction of sampled pixels that were valid (0 for an all-nodata
-            sample; informative only, a sample can miss small valid areas).
-    """
-
-    low: np.ndarray
-    high: np.ndarray
-    identity: bool = False
-    valid_fraction: float = 1.0
-    # Lookup tables for 8/16-bit input, built on first use (one per input dtype).
-    _luts: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    @classmethod
-    def from_range(cls, low: float, high: float, valid_fraction: float = 1.0) -> Stretch:
-        """The same ``[low, high]`` for all three channels."""
-        lo = np.full(3, float(low))
-        hi = np.full(3, float(high))
-        return cls(lo, hi, identity=bool(low == 0 and high == 255), valid_fraction=valid_fraction)
-
-    def apply(self, arr: np.ndarray) -> np.ndarray:
-        """Map data to uint8.
-
-        Args:
-            arr: ``(3, h, w)`` data of any real dtype (channels as in ``Scene.bands``), or
-                ``(h, w)`` for all channels alike. NaN and infinities become 0.
-
-        Returns:
-            uint8 array of the same shape.
-        """
-        if self.identity and arr.dtype == np.uint8:
-            return arr
-        if arr.dtype.kind in "ui" and arr.dtype.itemsize <= 2:
-            return self._apply_lut(arr)
-        # float64 for 32/64-bit data: float32 would lose the low bits of large integers.
-        work = np.float32 if arr.dtype.kind == "f" and arr.dtype.itemsize <= 4 else np.float64
-        low, scale = self._low_scale(arr.ndim, work)
-        out = arr.astype(work, copy=True)
-        out -= low
-        out *= scale
-        np.clip(out, 0.0, 255.0, out=out)
-        np.nan_to_num(out, copy=False, nan=0.0)
-        return np.rint(out).astype(np.uint8)
-
-    def _low_scale(self, ndim: int, work: type) -> tuple[np.ndarray, np.ndarray]:
-        span = np.maximum(self.high - self.low, np.finfo(np.float64).tiny)
-        low = self.low.astype(work)
-        scale = (255.0 / span).astype(work)
-        if ndim == 3:
-            return low[:, None, None], scale[:, None, None]
-        return low[:1], scale[:1]  # (h, w): the first channel's map
-
-    def _apply_lut(self, arr: np.ndarray) -> np.ndarray:
-        """8/16-bit integers through a lookup table: one gather per pixel, no float math."""
-        key = arr.dtype.str
-        lut = self._luts.get(key)
-        if lut is None:
-            info = np.iinfo(arr.dtype)
-            values = np.arange(info.min, info.max + 1, dtype=np.float64)
-            span = np.maximum(self.high - self.low, np.finfo(np.float64).tiny)
-            lut = np.rint(np.clip((values[None, :] - self.low[:, None]) * (255.0 / span)[:, None], 0, 255))
-            lut = lut.astype(np.uint8)  # (3, 2**bits)
-            self._luts[key] = lut
-        offset = -int(np.iinfo(arr.dtype).min)
-        index = arr.astype(np.int32) + offset if offset else arr
-        if arr.ndim == 2:
-            return lut[0][index]
-        return np.stack([lut[c][index[c]] for c in range(arr.shape[0])])
 
 
 def compute_stretch(

@@ -19,7 +19,7 @@ from geocrobim.compat import ensure_torchvision_importable
 
 ensure_torchvision_importable()  # before Lightning / torchmetrics / torchgeo import torchvision
 
-from geocrobim.training.metrics import COLUMNS, IoUAccumulator, summarize  # noqa: E402
+from geocrobim.training.metrics import COLUMNS, IoUAccumulator, summarize
 
 _LAZY = {
     "ReferringSegmentationTask": "geocrobim.training.task",

@@ -31,6 +31,7 @@ class _FallbackBaseTask(LightningModule, ABC):
     """The subset of ``torchgeo.trainers.BaseTask`` (0.8) that geocrobim relies on."""
 
     ignore: Sequence[str] | str | None = "weights"
+    model: Any  # set by the subclass's configure_models
     monitor = "val_loss"
     mode = "min"
 
@@ -78,11 +79,11 @@ class _FallbackNonGeoDataModule(LightningDataModule):
 
     def setup(self, stage: str) -> None:
         if stage == "fit":
-            self.train_dataset = self.dataset_class(split="train", **self.kwargs)  # type: ignore[call-arg]
+            self.train_dataset = self.dataset_class(split="train", **self.kwargs)  # type: ignore[call-arg]  # dataset classes take split= (NonGeoDataModule's contract); Dataset's type does not say so
         if stage in ("fit", "validate"):
-            self.val_dataset = self.dataset_class(split="val", **self.kwargs)  # type: ignore[call-arg]
+            self.val_dataset = self.dataset_class(split="val", **self.kwargs)  # type: ignore[call-arg]  # dataset classes take split= (NonGeoDataModule's contract); Dataset's type does not say so
         if stage == "test":
-            self.test_dataset = self.dataset_class(split="test", **self.kwargs)  # type: ignore[call-arg]
+            self.test_dataset = self.dataset_class(split="test", **self.kwargs)  # type: ignore[call-arg]  # dataset classes take split= (NonGeoDataModule's contract); Dataset's type does not say so
 
     def _valid_attribute(self, *names: str) -> Any:
         for name in names:
@@ -132,5 +133,5 @@ def _torchgeo_bases() -> tuple[type, type] | None:
 
 _bases = _torchgeo_bases()
 USING_TORCHGEO: bool = _bases is not None
-BaseTask: type = _bases[0] if _bases else _FallbackBaseTask
-NonGeoDataModule: type = _bases[1] if _bases else _FallbackNonGeoDataModule
+BaseTask: type[Any] = _bases[0] if _bases else _FallbackBaseTask
+NonGeoDataModule: type[Any] = _bases[1] if _bases else _FallbackNonGeoDataModule

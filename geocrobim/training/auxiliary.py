@@ -67,4 +67,4 @@ class ParseHead(nn.Module):
 
     def forward(self, words: Tensor) -> list[Tensor]:
         """(N, L, H) word features -> one (N, classes_j) logit tensor per field."""
-        return list(torch.split(self.proj(words[:, 0]), self.classes, dim=-1))
+        return list(torch.split(self.proj(words[:, 0]), list(self.classes), dim=-1))

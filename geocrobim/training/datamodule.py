@@ -19,6 +19,7 @@ Flips are off by default and, when on, rewrite the expression (see
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from geocrobim.training.synthetic import SyntheticStream
 logger = logging.getLogger(__name__)
 
 
-class ReferringDataModule(NonGeoDataModule):  # type: ignore[misc, valid-type]
+class ReferringDataModule(NonGeoDataModule):
     """Shared machinery; use one of the dataset subclasses.
 
     Args:
@@ -60,7 +61,7 @@ class ReferringDataModule(NonGeoDataModule):  # type: ignore[misc, valid-type]
 
     def __init__(
         self,
-        dataset_class: type[Dataset[dict[str, Any]]],
+        dataset_class: Callable[..., Dataset[dict[str, Any]]],
         batch_size: int = 8,
         num_workers: int = 0,
         image_size: int = 480,
@@ -79,7 +80,7 @@ class ReferringDataModule(NonGeoDataModule):  # type: ignore[misc, valid-type]
                 raise UsageError(f"{name}={p} must be a probability in [0, 1]")
         self.image_size = int(image_size)
         self.val_batch_size = self.test_batch_size = eval_batch_size
-        self.augment = {"hflip": hflip, "vflip": vflip, "random_boxes": random_boxes, "seed": seed}
+        self.augment: dict[str, Any] = {"hflip": hflip, "vflip": vflip, "random_boxes": random_boxes, "seed": seed}
         self.gsd_m = gsd_m
         self.trained_on = trained_on
         self.tokenizer: TextTokenizer | None = None
@@ -99,7 +100,7 @@ class ReferringDataModule(NonGeoDataModule):  # type: ignore[misc, valid-type]
                     raw.rank, raw.world_size = self.trainer.global_rank, self.trainer.world_size
             prepare = SamplePreparer(self.image_size, **(aug if split == "train" else {"seed": aug["seed"]}))
             setattr(self, f"{split}_dataset", prepared(raw, prepare))
-        self.collate_fn = ReferringCollate(*self._tokenizer())
+        self.collate_fn: Callable[[list[Any]], Any] = ReferringCollate(*self._tokenizer())
 
     def _dataloader_factory(self, split: str) -> DataLoader[dict[str, Any]]:
         dataset = self._valid_attribute(f"{split}_dataset", "dataset")
@@ -383,7 +384,7 @@ def _scene_split(
     **common: Any,
 ) -> Dataset[dict[str, Any]]:
     """The scene stream of a split (augmented for training only; a picklable factory)."""
-    augment = {"hflip": flips[0], "vflip": flips[1], "jitter": jitter} if split == "train" else {}
+    augment: dict[str, Any] = {"hflip": flips[0], "vflip": flips[1], "jitter": jitter} if split == "train" else {}
     return SyntheticSceneStream(sizes[split], split=split, per_scene=per_scene[split], **common, **augment)
 
 
@@ -391,7 +392,7 @@ def _scene_split(
 DATASET_NAMES = ("risbench", "rrsisd", "refsegrs", "synthetic")
 
 
-def layout_class(name: str) -> type[Dataset[dict[str, Any]]]:
+def layout_class(name: str) -> type[Any]:
     """The ``geocrobim.data`` class that reads a layout, imported on demand (RefSegRS's TIFFs
     need rasterio, which the on-the-fly synthetic path never loads).
 

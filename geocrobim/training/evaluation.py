@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from geocrobim.atomic import write_text
 from geocrobim.errors import OutputError, UsageError
 from geocrobim.models import load_checkpoint
 from geocrobim.models.head import foreground_logit
@@ -73,8 +73,8 @@ def evaluate_checkpoint(
     ckpt = load_checkpoint(checkpoint)
     data: Dataset[dict[str, Any]] = open_dataset(dataset, root, split, image_size, **(dataset_options or {}))
     if limit is not None:
-        data = Subset(data, range(min(int(limit), len(data))))  # type: ignore[arg-type]
-    total = len(data)  # type: ignore[arg-type]
+        data = Subset(data, range(min(int(limit), len(data))))  # type: ignore[arg-type]  # a map-style Dataset has __len__; torch's Dataset type does not declare it
+    total = len(data)  # type: ignore[arg-type]  # a map-style Dataset has __len__; torch's Dataset type does not declare it
     if total == 0:
         raise UsageError(f"split {split!r} of {dataset} at {root} has no pairs; check --root and --split")
     dev = resolve_device(device)
@@ -133,11 +133,8 @@ def record_metrics(result: dict[str, Any]) -> Path:
     entry = {k: round(v, 6) for k, v in result["metrics"].items()}
     entry |= {"pairs": result["pairs"], "image_size": result["image_size"]}
     meta.setdefault("metrics", {})[f"{result['dataset']}/{result['split']}"] = entry
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, json.dumps(meta, indent=2) + "\n")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot record metrics in {path} ({exc.strerror}); check the folder is writable") from exc
     return path

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
-from geocrobim.models import save_checkpoint
+from geocrobim.models import CroBIM, TextTokenizer, save_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +69,14 @@ class ExportCheckpoint(Callback):
         if score is None or not score > self.best_score:
             return
         self.best_score, self.best_metrics, self.best_step = score, metrics, trainer.global_step
-        model = pl_module.model  # type: ignore[attr-defined]
+        model = cast(CroBIM, pl_module.model)
         if self.use_best:
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         if self.export_on_improve and trainer.is_global_zero:
             self._export(trainer, pl_module, model)
 
     def on_fit_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        model = pl_module.model  # type: ignore[attr-defined]
+        model = cast(CroBIM, pl_module.model)
         if self.use_best and self.best_state is not None:
             # Every process loads the best weights, so a test run after fit sees the same model.
             model.load_state_dict(self.best_state)
@@ -99,10 +99,10 @@ class ExportCheckpoint(Callback):
         self.best_step = int(state_dict.get("best_step", -1))
         self.best_state = state_dict.get("best_state")
 
-    def _export(self, trainer: Trainer, pl_module: LightningModule, model: torch.nn.Module) -> None:
+    def _export(self, trainer: Trainer, pl_module: LightningModule, model: CroBIM) -> None:
         path = save_checkpoint(
             model,
-            pl_module.tokenizer,  # type: ignore[attr-defined]
+            cast(TextTokenizer, pl_module.tokenizer),
             self.dirpath,
             metadata=self._metadata(trainer, pl_module),
             dtype=torch.float16 if self.half else None,
@@ -111,8 +111,8 @@ class ExportCheckpoint(Callback):
 
     def _metadata(self, trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
         hp = dict(pl_module.hparams)
-        datamodule = trainer.datamodule
-        data_meta = datamodule.metadata() if hasattr(datamodule, "metadata") else {}
+        datamodule = getattr(trainer, "datamodule", None)  # set by Trainer.fit; not in its type
+        data_meta = datamodule.metadata() if datamodule is not None and hasattr(datamodule, "metadata") else {}
         val = {k.removeprefix("val_"): round(v, 6) for k, v in self.best_metrics.items() if k != "val_loss"}
         meta: dict[str, Any] = {
             "model_id": self.model_id or self.dirpath.name,
@@ -126,7 +126,7 @@ class ExportCheckpoint(Callback):
                 "world_size": trainer.world_size,
                 "precision": str(trainer.precision),
                 "task": {k: list(v) if isinstance(v, tuple) else v for k, v in hp.items()},
-                "exported_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "exported_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         }
         meta.update(self.metadata)

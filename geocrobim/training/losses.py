@@ -1,4 +1,4 @@
-"""Training losses for referring segmentation (crobim-model.md section 3.8).
+"""Training losses for referring segmentation (docs/model.md).
 
 - 2 classes (the lineage): ``ce_weight * CE(logits, y, weight=[0.9, 1.1]) + dice_weight * Dice``
   with RMSIN's defaults 0.9 and 0.1. Dice is computed on the softmax probabilities of both
@@ -51,6 +51,8 @@ class ReferringLoss(nn.Module):
         dice_reduction: ``"sum"`` over batch and class (RMSIN) or ``"mean"``.
         smooth: Dice smoothing.
     """
+
+    class_weights: torch.Tensor  # a registered buffer (nn.Module's attribute lookup types it loosely)
 
     def __init__(
         self,

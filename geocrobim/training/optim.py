@@ -2,7 +2,7 @@
 
 LAVT/RMSIN/LGCE: AdamW, weight decay 0.01 except on Swin's norms, ``absolute_pos_embed``
 and ``relative_position_bias_table``; the learning rate follows
-``lr * (1 - it / total) ** 0.9`` stepped **per iteration** (crobim-model.md section 3.9).
+``lr * (1 - it / total) ** 0.9`` stepped **per iteration**, as in the RMSIN/LAVT lineage.
 geocrobim also exempts biases and every position table (BERT's
 ``position_embeddings`` included), the usual transformer practice.
 """

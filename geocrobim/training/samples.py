@@ -67,7 +67,7 @@ class SamplePreparer:
             rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
             for axis, p in (("horizontal", self.hflip), ("vertical", self.vflip)):
                 if p and rng.random() < p:
-                    flipped = flip_sample(image, mask, expression, axis)  # type: ignore[arg-type]
+                    flipped = flip_sample(image, mask, expression, axis)  # type: ignore[arg-type]  # axis comes from the FlipAxis values
                     if flipped is not None:
                         image, mask, expression = flipped
             if boxes_selected(zlib.crc32(sample_id.encode()), self.random_boxes, self.seed):
@@ -83,7 +83,7 @@ class ReferringSamples(Dataset[dict[str, Any]]):
         self.prepare = prepare
 
     def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
+        return len(self.dataset)  # type: ignore[arg-type]  # a map-style Dataset has __len__; torch's Dataset type does not declare it
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return self.prepare(self.dataset[index], index)
@@ -97,7 +97,7 @@ class ReferringStream(IterableDataset[dict[str, Any]]):
         self.prepare = prepare
 
     def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
+        return len(self.dataset)  # type: ignore[arg-type]  # a map-style Dataset has __len__; torch's Dataset type does not declare it
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for key, sample in enumerate(self.dataset):

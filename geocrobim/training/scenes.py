@@ -30,7 +30,6 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator, ChipSample
-from geocrobim.data.synthetic.expressions import TARGET_WEIGHTS
 from geocrobim.data.synthetic.grammar import (
     AcrossRiver,
     Between,
@@ -41,8 +40,9 @@ from geocrobim.data.synthetic.grammar import (
     Region,
     RiverSide,
 )
-from geocrobim.data.synthetic.grid import Grid
 from geocrobim.data.synthetic.palette import CATEGORY_COLOURS
+from geocrobim.data.synthetic.pixel_grid import Grid
+from geocrobim.data.synthetic.referents import TARGET_WEIGHTS
 from geocrobim.data.synthetic.render import render_mask
 from geocrobim.errors import UsageError
 from geocrobim.models import TextTokenizer
@@ -163,7 +163,7 @@ class SyntheticSceneStream(IterableDataset[dict[str, Any]]):
         if rng is not None:
             for axis, p, dim in (("horizontal", self.hflip, 1), ("vertical", self.vflip, 0)):
                 if p and rng.random() < p:
-                    rewritten = [flip_expression(e, axis) for e in expressions]  # type: ignore[arg-type]
+                    rewritten = [flip_expression(e, axis) for e in expressions]  # type: ignore[arg-type]  # axis comes from the FlipAxis values
                     if all(r is not None for r in rewritten):
                         expressions = [str(r) for r in rewritten]
                         image = np.flip(image, dim)

@@ -12,7 +12,7 @@ Its typed ``__init__`` signature is the ``model:`` section of the training YAML
         max_tokens: 50
         lr: 3.0e-5
 
-Recipe (crobim-model.md 3.9): AdamW, weight decay 0.01 except norms, biases and position
+Recipe (the RMSIN/LAVT lineage's): AdamW, weight decay 0.01 except norms, biases and position
 tables, LR ``lr * (1 - it / total) ** 0.9`` stepped per iteration; loss 0.9 weighted CE +
 0.1 Dice (2 classes) or BCE + Dice (1 class). Validation reports oIoU (monitored, "max"),
 mIoU and P@0.5; test reports every column of the paper.
@@ -39,10 +39,10 @@ from geocrobim.models import TextTokenizer, create_model, get_config, load_check
 from geocrobim.models.crobim import CroBIM
 from geocrobim.models.head import foreground_logit
 from geocrobim.training._base import BaseTask
+from geocrobim.training.auxiliary import DenseHead, ParseHead
 from geocrobim.training.losses import DiceReduction, ReferringLoss
 from geocrobim.training.metrics import summarize
 from geocrobim.training.optim import param_groups, poly_lambda
-from geocrobim.training.auxiliary import DenseHead, ParseHead
 from geocrobim.training.scenes import CATEGORIES, COLOURS, PARSE_CLASSES
 from geocrobim.training.vocab import builtin_tokenizer, glove_tokenizer, init_word_vectors
 
@@ -56,6 +56,9 @@ class PairIoU(Metric):
     """
 
     full_state_update = False
+    # Metric states: lists of (B,) tensors until DDP synchronisation concatenates them.
+    intersections: list[Tensor]
+    unions: list[Tensor]
 
     def __init__(self) -> None:
         super().__init__()
@@ -249,7 +252,7 @@ class ReferringSegmentationTask(BaseTask):
             num_classes=self.model.config.num_classes,
             ce_weight=hp["ce_weight"],
             dice_weight=hp["dice_weight"],
-            class_weights=tuple(hp["class_weights"]),  # type: ignore[arg-type]
+            class_weights=tuple(hp["class_weights"]),
             dice_reduction=hp["dice_reduction"],
         )
 

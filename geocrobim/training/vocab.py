@@ -11,6 +11,8 @@ trained model.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import torch
 
@@ -20,24 +22,7 @@ from geocrobim.models.testing import WORDS, make_vocab
 
 #: Words beyond :data:`geocrobim.models.testing.WORDS`, drawn from the synthetic grammar
 #: and the RISBench / RRSIS-D / RefSegRS class names.
-EXTRA_WORDS = (
-    "largest smallest biggest longest widest narrowest tallest closest nearest farthest furthest "
-    "leftmost rightmost topmost bottommost northernmost southernmost easternmost westernmost "
-    "northeast northwest southeast southwest northeastern northwestern southeastern southwestern "
-    "fourth fifth sixth last only other both from across along around opposite adjacent towards "
-    "side image picture scene located situated lying standing parked moored sitting "
-    "rectangular circular oval elongated triangular irregular l shaped shape sized size "
-    "medium tiny huge colored coloured pink purple beige silver cyan teal tan maroon "
-    "rooftop roofs flat pitched industrial residential commercial storage tanks oil "
-    "helicopter airplanes ships boats vehicles cars trucks houses buildings warehouses fields courts "
-    "pools lakes roads rivers bridges roundabouts stream canal pond reservoir shore bank banks "
-    "crop farmland orchard meadow grass lawn woods woodland bare soil sand beach "
-    "expressway service toll area diamond baseballfield basketballcourt tenniscourt groundtrackfield "
-    "golffield storagetank trainstation stadium harbor windmill chimney dam overpass "
-    "marking road sidewalk bikeway impervious surface low vegetation van trailer "
-    "directly just immediately slightly far close than most more less are has have its their "
-    "at then whose containing contains surrounded connected crossing crosses spanning runs"
-).split()
+EXTRA_WORDS = ["largest", "smallest", "biggest", "longest", "widest", "narrowest", "tallest", "closest", "nearest", "farthest", "furthest", "leftmost", "rightmost", "topmost", "bottommost", "northernmost", "southernmost", "easternmost", "westernmost", "northeast", "northwest", "southeast", "southwest", "northeastern", "northwestern", "southeastern", "southwestern", "fourth", "fifth", "sixth", "last", "only", "other", "both", "from", "across", "along", "around", "opposite", "adjacent", "towards", "side", "image", "picture", "scene", "located", "situated", "lying", "standing", "parked", "moored", "sitting", "rectangular", "circular", "oval", "elongated", "triangular", "irregular", "l", "shaped", "shape", "sized", "size", "medium", "tiny", "huge", "colored", "coloured", "pink", "purple", "beige", "silver", "cyan", "teal", "tan", "maroon", "rooftop", "roofs", "flat", "pitched", "industrial", "residential", "commercial", "storage", "tanks", "oil", "helicopter", "airplanes", "ships", "boats", "vehicles", "cars", "trucks", "houses", "buildings", "warehouses", "fields", "courts", "pools", "lakes", "roads", "rivers", "bridges", "roundabouts", "stream", "canal", "pond", "reservoir", "shore", "bank", "banks", "crop", "farmland", "orchard", "meadow", "grass", "lawn", "woods", "woodland", "bare", "soil", "sand", "beach", "expressway", "service", "toll", "area", "diamond", "baseballfield", "basketballcourt", "tenniscourt", "groundtrackfield", "golffield", "storagetank", "trainstation", "stadium", "harbor", "windmill", "chimney", "dam", "overpass", "marking", "road", "sidewalk", "bikeway", "impervious", "surface", "low", "vegetation", "van", "trailer", "directly", "just", "immediately", "slightly", "far", "close", "than", "most", "more", "less", "are", "has", "have", "its", "their", "at", "then", "whose", "containing", "contains", "surrounded", "connected", "crossing", "crosses", "spanning", "runs"]
 
 
 def builtin_words() -> list[str]:
@@ -92,7 +77,8 @@ def init_word_vectors(model: torch.nn.Module, tokenizer: TextTokenizer, seed: in
     """
     from geocrobim.models.pretrained import GLOVE_DIM, load_glove
 
-    table = model.text_encoder.bert.embeddings.word_embeddings.weight  # type: ignore[union-attr]
+    text_encoder: Any = model.text_encoder  # a TextEncoder (nn.Module attribute lookups are loosely typed)
+    table = cast(torch.Tensor, text_encoder.bert.embeddings.word_embeddings.weight)
     rows, width = table.shape
     if width < GLOVE_DIM or rows < tokenizer.vocab_size:
         raise UsageError(

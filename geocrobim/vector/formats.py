@@ -29,6 +29,7 @@ import shapely
 
 from geocrobim.errors import DependencyError, OutputError, UsageError
 from geocrobim.raster import atomic_path, check_output_path, ensure_output_dir
+from geocrobim.run_warnings import warn
 from geocrobim.vector.gpkg import store_layer_style, write_gpkg
 from geocrobim.vector.styles import polygon_qml, write_text_atomic
 from geocrobim.vector.table import PolygonTable, layer_geometry_type
@@ -77,7 +78,7 @@ SHAPEFILE_NAMES: dict[str, str] = {"perimeter_m": "perim_m"}
 _SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
 
-def resolve_format(path: str | os.PathLike[str], format: str | None = None) -> tuple[VectorFormat, Path]:  # noqa: A002
+def resolve_format(path: str | os.PathLike[str], format: str | None = None) -> tuple[VectorFormat, Path]:  # noqa: A002 - the keyword matches --format
     """The format of an output path and the path with the right extension.
 
     Args:
@@ -151,7 +152,7 @@ def write_vector(
                 if not _is_raster_style(path.with_suffix(".qml")):
                     write_text_atomic(tmp.with_suffix(".qml"), qml)
                 else:
-                    logger.warning("kept %s, the style of a raster with the same name", path.with_suffix(".qml"))
+                    warn(logger, "kept %s, the style of a raster with the same name", path.with_suffix(".qml"))
                 if fmt.name == "gpkg":
                     store_layer_style(tmp, layer, qml)
             if overwrite:
@@ -212,11 +213,11 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
 
 def _to_wgs84(table: PolygonTable) -> PolygonTable:
     if table.crs is None:
-        logger.warning("writing GeoJSON without a CRS: RFC 7946 expects WGS84 longitude/latitude, coordinates are left as they are")
+        warn(logger, "writing GeoJSON without a CRS: RFC 7946 expects WGS84 longitude/latitude, coordinates are left as they are")
         return table
     if table.crs.to_epsg() == 4326:
         return table
-    logger.warning("GeoJSON (RFC 7946) is always WGS84: reprojecting from %s to EPSG:4326", table.crs.to_string())
+    warn(logger, "GeoJSON (RFC 7946) is always WGS84: reprojecting from %s to EPSG:4326", table.crs.to_string())
     return table.to_crs(4326)
 
 

@@ -7,7 +7,7 @@ reads with a warning). The subset written here is small and fixed: the three cor
 feature table with an integer ``fid``, GeoPackage geometry blobs (header + envelope + WKB),
 the R-tree spatial index extension with its six triggers (OGC 12-128r15, Annex F.3), and the
 ``layer_styles`` table QGIS stores styles in. GDAL's ``validate_gpkg.py`` accepts the result
-(tests/qgis/test_gpkg_valid.py).
+(tests/qgis_plugin/test_qgis_outputs.py, test_geopackage_passes_gdal_validation_without_version_warning).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import os
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -290,4 +290,4 @@ def _quote(name: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

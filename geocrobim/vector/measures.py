@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import CRS, Geod
+from pyproj.crs import Ellipsoid
 
 from geocrobim.vector.table import reproject
 
@@ -84,7 +85,7 @@ def _metres_per_unit(crs: CRS) -> float:
 def _equal_area(geometries: np.ndarray, crs: CRS) -> np.ndarray:
     """Areas in a Lambert azimuthal equal-area CRS centred on the geometries' bounds."""
     xmin, ymin, xmax, ymax = shapely.total_bounds(geometries)
-    ellipsoid = crs.ellipsoid
+    ellipsoid = _ellipsoid(crs)
     laea = CRS.from_dict(
         {
             "proj": "laea",
@@ -98,9 +99,17 @@ def _equal_area(geometries: np.ndarray, crs: CRS) -> np.ndarray:
     return shapely.area(reproject(geometries, crs, laea))
 
 
+def _ellipsoid(crs: CRS) -> Ellipsoid:
+    """The geographic CRS's ellipsoid (pyproj types it optional: a geographic CRS always has one)."""
+    ellipsoid = crs.ellipsoid
+    if ellipsoid is None:
+        raise ValueError(f"CRS {crs.to_string()} has no ellipsoid to measure on")
+    return ellipsoid
+
+
 def _geodesic_perimeter(geometries: np.ndarray, crs: CRS) -> np.ndarray:
     """Sum of geodesic segment lengths over all rings of each polygon (lon/lat axis order)."""
-    ellipsoid = crs.ellipsoid
+    ellipsoid = _ellipsoid(crs)
     geod = Geod(a=ellipsoid.semi_major_metre, b=ellipsoid.semi_minor_metre)
     rings, owner = shapely.get_rings(geometries, return_index=True)
     # x is longitude even for EPSG:4326 (lat/lon axis order on paper): rasters and shapely

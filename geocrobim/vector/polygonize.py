@@ -25,6 +25,7 @@ from rasterio.windows import Window
 
 from geocrobim.errors import UsageError
 from geocrobim.raster import open_scene
+from geocrobim.run_warnings import warn
 from geocrobim.vector import cleanup
 from geocrobim.vector.blocks import BlockPieces, BlockTask, Foreground, polygonize_block, polygonize_task
 from geocrobim.vector.measures import area_m2, perimeter_m, to_pyproj
@@ -109,7 +110,7 @@ def polygonize(
         crs = to_pyproj(src.crs)
         transform = src.transform
     if crs is None:
-        logger.warning("%s has no CRS; areas and perimeters are in pixel/CRS units, not metres", path)
+        warn(logger, "%s has no CRS; areas and perimeters are in pixel/CRS units, not metres", path)
 
     merged = cleanup.to_map(cleanup.merge_border_pieces(np.concatenate(border)), transform)
     geoms = np.concatenate([*inner, merged])
@@ -220,7 +221,7 @@ def _check_options(**values: float | int | None) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             flag = name.replace("_", "-")
             raise UsageError(f"{flag} {value!r} must be a number >= 0")
-    if values.get("workers") is not None and values["workers"] < 1:  # type: ignore[operator]
+    if values.get("workers") is not None and values["workers"] < 1:  # type: ignore[operator]  # workers, when given, is an int
         raise UsageError(f"workers {values['workers']!r} must be >= 1")
 
 

@@ -25,6 +25,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
+from geocrobim import atomic
 from geocrobim.errors import OutputError
 from geocrobim.raster import open_scene
 
@@ -128,12 +129,9 @@ def write_polygon_style(vector_path: str | os.PathLike[str], label_field: str | 
 
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary name in the same folder."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic.write_text(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write style {path} ({exc.strerror or exc}); choose a writable folder") from exc
     return path
 

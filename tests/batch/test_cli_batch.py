@@ -10,7 +10,7 @@ import pytest
 from batch_helpers import EXPR, SCENE_IDS, batch_args, invoke
 
 
-def assert_one_line_error(result, code: int, fragment: str) -> None:  # noqa: ANN001
+def assert_one_line_error(result, code: int, fragment: str) -> None:
     assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0], result.stderr

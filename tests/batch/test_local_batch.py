@@ -177,7 +177,7 @@ def test_two_workers_survive_a_killed_worker_and_match_one(reference, archive, c
             killed.append(pid)
 
     items = collect_items([archive], [EXPR])
-    summary = run_batch(items, out, checkpoint=checkpoint, device="cpu", options=SegmentOptions(coarse=False),
+    summary = run_batch(items, out, options=SegmentOptions(checkpoint=str(checkpoint), device="cpu", coarse=False),
                         workers=2, dst_crs=DST_CRS, progress=progress)
     assert killed and (summary.ok, summary.failed) == (6, 0) and summary.lost >= 1
     records = item_records(out)

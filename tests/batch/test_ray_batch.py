@@ -19,7 +19,7 @@ SCENES = 12  # enough items that both actors start work before the queue drains,
 
 
 @pytest.fixture
-def cluster(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def cluster(monkeypatch: pytest.MonkeyPatch):
     """A head and a worker node, one CPU each, on the loopback address."""
     from ray._private import ray_constants
     from ray.cluster_utils import Cluster
@@ -62,7 +62,7 @@ def test_ray_batch_survives_the_loss_of_a_worker_node(cluster, scenes, checkpoin
             killed.append(done)
 
     items = collect_items([scenes], [EXPR])
-    summary = run_batch(items, out, checkpoint=checkpoint, device="cpu", options=SegmentOptions(coarse=False),
+    summary = run_batch(items, out, options=SegmentOptions(checkpoint=str(checkpoint), device="cpu", coarse=False),
                         executor="ray", address=head.address, progress=progress)
 
     assert killed, "both actors never ran while items were waiting"

@@ -13,7 +13,7 @@ from geocrobim.batch import collect_items
 from geocrobim.errors import InputNotFoundError, UsageError
 
 
-def as_table(items) -> dict[str, tuple[str, tuple[str, ...]]]:  # noqa: ANN001
+def as_table(items) -> dict[str, tuple[str, tuple[str, ...]]]:
     return {i.scene_id: (i.scene.name, i.expressions) for i in items}
 
 

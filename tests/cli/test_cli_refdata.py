@@ -21,7 +21,7 @@ from PIL import Image
 
 from geocrobim.cli.main import cli
 
-SPACENET = Path(__file__).resolve().parents[1] / "data" / "spacenet"
+SPACENET = Path(__file__).resolve().parents[1] / "real_rasters" / "spacenet"
 SCENE = SPACENET / "sample_geotiff.tif"
 LABELS = SPACENET / "geotiff_labels.geojson"
 UTM = "EPSG:32633"

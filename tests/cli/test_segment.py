@@ -30,7 +30,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def scene(geotiff) -> Path:  # noqa: ANN001
+def scene(geotiff) -> Path:
     data = np.full((3, 96, 112), 60, dtype=np.uint8)
     data[:, 30:60, 40:80] = 230
     return geotiff(data)
@@ -43,7 +43,7 @@ def segment(*args: object, checkpoint: Path | None = None) -> object:
     return CliRunner().invoke(cli, argv, obj={})
 
 
-def assert_one_line_error(result, code: int, *fragments: str) -> None:  # noqa: ANN001
+def assert_one_line_error(result, code: int, *fragments: str) -> None:
     assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr

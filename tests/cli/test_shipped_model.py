@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import rasterio
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "real_rasters"
 
 
 class StubPredictor:

@@ -20,7 +20,7 @@ def test_empty_or_blank_expressions_are_usage_errors(bad):
 
 def test_non_text_is_a_usage_error():
     with pytest.raises(UsageError, match="not text"):
-        clean_expressions([3])  # type: ignore[list-item]
+        clean_expressions([3])  # type: ignore[list-item]  # a bad value on purpose
 
 
 def test_slugs_are_safe_short_and_unique():

@@ -14,7 +14,7 @@ from geocrobim.inference.grounding import (
     plan_coarse,
     select_windows,
 )
-from geocrobim.inference.reading import plan_reading
+from geocrobim.inference.read_plan import plan_reading
 from geocrobim.raster import make_grid
 
 

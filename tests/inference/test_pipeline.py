@@ -11,7 +11,7 @@ import pytest
 from geocrobim.inference.pipeline import run_pipeline
 
 
-def reader(invalid: set[int] = frozenset(), delay: float = 0.0, fail_at: int | None = None):  # noqa: ANN201
+def reader(invalid: set[int] = frozenset(), delay: float = 0.0, fail_at: int | None = None):
     """Windows are ints; window i reads as an image filled with i (mod 256)."""
 
     def read(window: int) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +35,7 @@ def test_sink_sees_every_valid_window_once_in_order(readers):
     values: list[float] = []
     skipped: list[int] = []
 
-    def sink(indices, probs, valid):  # noqa: ANN001, ANN202
+    def sink(indices, probs, valid):
         seen.extend(indices)
         values.extend(float(p[0, 0, 0]) for p in probs)
 
@@ -54,7 +54,7 @@ def test_sink_and_skip_run_on_one_writer_thread_and_progress_counts_everything()
     threads: set[str] = set()
     progress: list[tuple[int, int]] = []
 
-    def sink(indices, probs, valid):  # noqa: ANN001, ANN202
+    def sink(indices, probs, valid):
         threads.add(threading.current_thread().name)
 
     run_pipeline(
@@ -69,7 +69,7 @@ def test_fewer_windows_than_the_read_ahead_and_no_windows():
     seen: list[int] = []
     values: list[float] = []
 
-    def sink(indices, probs, valid):  # noqa: ANN001, ANN202
+    def sink(indices, probs, valid):
         seen.extend(indices)  # positions in the window list
         values.extend(float(p[0, 0, 0]) for p in probs)
 
@@ -84,12 +84,12 @@ def test_groups_are_read_at_once_and_thinned_batches_are_refilled():
     batches: list[list[int]] = []
     read = reader({1, 2, 9})
 
-    def read_many(windows):  # noqa: ANN001, ANN202
+    def read_many(windows):
         groups.append(list(windows))
         reads = [read(w) for w in windows]
         return np.stack([r[0] for r in reads]), np.stack([r[1] for r in reads])
 
-    def sink(indices, probs, valid):  # noqa: ANN001, ANN202
+    def sink(indices, probs, valid):
         batches.append(list(indices))
         assert [float(p[0, 0, 0]) for p in probs] == [float(i) for i in indices]  # images stay with their index
 

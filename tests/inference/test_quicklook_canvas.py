@@ -6,7 +6,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
-from geocrobim.inference.quicklook import INVALID_GREY, QuicklookCanvas
+from geocrobim.inference.quicklook_canvas import INVALID_GREY, QuicklookCanvas
 from geocrobim.raster import compute_stretch, open_scene, render_quicklook
 
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from geocrobim.errors import UsageError
-from geocrobim.inference.reading import MAX_TILE, plan_reading, validate_tiling
+from geocrobim.inference.read_plan import MAX_TILE, plan_reading, validate_tiling
 
 
 def test_default_overlap_is_a_quarter_tile_rounded_up():

@@ -18,7 +18,7 @@ from geocrobim.errors import OutputError
 from geocrobim.inference import segment_raster
 from geocrobim.inference.masks import MASK_NODATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "real_rasters"
 
 
 def run(scene: Path, out: Path, predictor: Any, expressions: list[str] | None = None, **options: Any) -> Any:
@@ -434,3 +434,13 @@ def test_serial_and_threaded_pipelines_write_the_same_probabilities(geotiff, stu
         outputs.append(read(result.expressions[0].outputs.probabilities)[0])
     np.testing.assert_array_equal(outputs[0], outputs[1])
     np.testing.assert_array_equal(outputs[0], outputs[2])
+
+
+def test_fill_holes_fills_small_holes_in_mask_and_polygons(geotiff, stub, make_squares, tmp_path):
+    # A 20 m square with a 2 m x 2 m (4 m2) hole; pixels are 0.5 m.
+    scene = geotiff(make_squares((100, 100), [(10, 10, 40, 40, 255), (28, 28, 4, 4, 0)]))
+    holed = run(scene, tmp_path / "holed", stub(), coarse=False)
+    filled = run(scene, tmp_path / "filled", stub(), coarse=False, fill_holes=10.0)
+    assert not read(holed.expressions[0].outputs.mask)[0][29:31, 29:31].any()
+    assert read(filled.expressions[0].outputs.mask)[0][29:31, 29:31].all()
+    assert filled.expressions[0].area_m2 == pytest.approx(holed.expressions[0].area_m2 + 4.0, abs=0.5)

@@ -11,7 +11,7 @@ from geocrobim.inference.threads import MARGIN, TRIALS, WARMUP, ThreadTuner
 
 
 @pytest.fixture
-def two_threads():  # noqa: ANN201
+def two_threads():
     """Torch at 2 threads for the test (CI runners may have one core), restored after."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -30,13 +30,13 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch):  # noqa: ANN001, ANN201
+def clock(monkeypatch):
     fake = Clock()
     monkeypatch.setattr(threads_module, "perf_counter", fake)
     return fake
 
 
-def model(seconds: dict[int, float], seen: list[int], clock: Clock):  # noqa: ANN201
+def model(seconds: dict[int, float], seen: list[int], clock: Clock):
     """A model step taking ``seconds[threads]`` a window, recording the thread count of each call."""
 
     def predict(images: np.ndarray) -> np.ndarray:

@@ -12,8 +12,7 @@ import pytest
 import torch
 
 from geocrobim.errors import CheckpointError
-from geocrobim.models import create_model, get_config
-from geocrobim.models import pretrained
+from geocrobim.models import create_model, get_config, pretrained
 from geocrobim.models.image_encoder import ImageEncoder
 from geocrobim.models.pretrained import convert_efficientnet_lite, packaged_encoder_weights
 

@@ -79,7 +79,7 @@ class _Untraceable(nn.Module):
 def test_unfaithful_or_failing_traces_fall_back_to_eager_for_good(
     model: nn.Module, why: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    forward = TracedForward(model)  # type: ignore[arg-type]
+    forward = TracedForward(model)  # type: ignore[arg-type]  # a stand-in model
     text = _text()
     images = torch.ones(2, 3, 4, 4)
     with torch.inference_mode(), caplog.at_level("INFO", logger="geocrobim.models.tracing"):
@@ -95,7 +95,7 @@ def test_unfaithful_or_failing_traces_fall_back_to_eager_for_good(
 
 
 def test_the_graph_cache_is_bounded() -> None:
-    forward = TracedForward(_Untraceable(), enabled=True)  # type: ignore[arg-type]
+    forward = TracedForward(_Untraceable(), enabled=True)  # type: ignore[arg-type]  # a stand-in model that fails to trace
     forward._trace = lambda *args: None  # type: ignore[method-assign]  # count entries only
     with torch.inference_mode():
         for n in range(1, MAX_GRAPHS + 4):

@@ -1,4 +1,4 @@
-"""Fixtures for the raster layer: real crops from tests/data, synthetic imagery, an engine-like pipeline."""
+"""Fixtures for the raster layer: real crops from tests/real_rasters, synthetic imagery, an engine-like pipeline."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ from geocrobim.raster import (
     write_cog,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[1] / "real_rasters"
 
 
 @pytest.fixture
 def data_dir() -> Path:
-    """tests/data, with the real raster crops (see tests/data/ATTRIBUTION.md)."""
+    """tests/real_rasters, with the real raster crops (see tests/real_rasters/ATTRIBUTION.md)."""
     return DATA
 
 

@@ -65,9 +65,9 @@ def test_nodata_is_declared(tmp_path, geotiff):
 
 def test_bad_resampling_or_compression(stitched, tmp_path):
     with pytest.raises(UsageError, match="sideways"):
-        write_cog(stitched, tmp_path / "x.tif", resampling="sideways")  # type: ignore[arg-type]
+        write_cog(stitched, tmp_path / "x.tif", resampling="sideways")  # type: ignore[arg-type]  # a bad value on purpose
     with pytest.raises(UsageError, match="jpeg2"):
-        write_cog(stitched, tmp_path / "x.tif", compress="jpeg2")  # type: ignore[arg-type]
+        write_cog(stitched, tmp_path / "x.tif", compress="jpeg2")  # type: ignore[arg-type]  # a bad value on purpose
 
 
 def test_atomic_path_renames_on_success(tmp_path):

@@ -1,4 +1,4 @@
-"""The raster layer on real files (tests/data, see ATTRIBUTION.md): open, stretch, read, stitch, COG."""
+"""The raster layer on real files (tests/real_rasters, see ATTRIBUTION.md): open, stretch, read, stitch, COG."""
 
 from __future__ import annotations
 

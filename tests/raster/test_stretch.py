@@ -7,9 +7,8 @@ import pytest
 from rasterio.windows import Window
 
 from geocrobim.errors import UsageError
-from geocrobim.raster import compute_stretch, make_grid, open_scene, read_window
+from geocrobim.raster import Stretch, compute_stretch, make_grid, open_scene, read_window
 from geocrobim.raster import stretch as stretch_module
-from geocrobim.raster.stretch import Stretch
 
 
 def _stretch_for(path, **kwargs):

@@ -22,7 +22,7 @@ TOKENIZER = builtin_tokenizer()
 def _synthetic(**options: object) -> SyntheticDataModule:
     args = {"train_size": 4, "val_size": 2, "test_size": 2, "chip_size": 64, "gsds": [0.5], "per_scene": 2,
             "batch_size": 2, "image_size": 48, "seed": 5, **options}  # fmt: skip
-    dm = SyntheticDataModule(**args)  # type: ignore[arg-type]
+    dm = SyntheticDataModule(**args)  # type: ignore[arg-type]  # test arguments as a dict of mixed types
     dm.tokenizer, dm.max_tokens = TOKENIZER, 12
     return dm
 
@@ -51,8 +51,8 @@ def test_synthetic_is_deterministic_and_eval_streams_are_not_training_streams() 
     a.setup("fit"), b.setup("fit")
     ba, bb = next(iter(a.train_dataloader())), next(iter(b.train_dataloader()))
     assert ba["expression"] == bb["expression"] and torch.equal(ba["image"], bb["image"])
-    assert a.val_dataset.dataset.generator.split == "val"  # type: ignore[union-attr]
-    assert a.train_dataset.dataset.generator.split == "train"  # type: ignore[union-attr]
+    assert a.val_dataset.dataset.generator.split == "val"  # type: ignore[union-attr]  # the wrapped dataset's generator, known to exist here
+    assert a.train_dataset.dataset.generator.split == "train"  # type: ignore[union-attr]  # the wrapped dataset's generator, known to exist here
     val = next(iter(a.val_dataloader()))
     assert not torch.equal(val["image"], ba["image"])
     other_seed = _synthetic(seed=6)
@@ -100,7 +100,7 @@ def test_risbench_datamodule_reads_the_layout(risbench_root: Path) -> None:
     assert batches[0]["image"].shape == (2, 3, 32, 32)
     assert batches[0]["id"][0].startswith("test_")
     collate = ReferringCollate(TOKENIZER, 8)
-    assert collate([dm.test_dataset[0]])["input_ids"].shape == (1, 8)  # type: ignore[index]
+    assert collate([dm.test_dataset[0]])["input_ids"].shape == (1, 8)  # type: ignore[index]  # a map-style dataset, indexable
 
 
 def test_open_dataset_errors() -> None:

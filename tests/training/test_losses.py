@@ -53,7 +53,7 @@ def test_bad_arguments() -> None:
     with pytest.raises(UsageError, match="num_classes"):
         ReferringLoss(num_classes=3)
     with pytest.raises(UsageError, match="dice_reduction"):
-        ReferringLoss(dice_reduction="max")  # type: ignore[arg-type]
+        ReferringLoss(dice_reduction="max")  # type: ignore[arg-type]  # a bad value on purpose
     with pytest.raises(ValueError, match="channels"):
         ReferringLoss(num_classes=1)(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2))
 

@@ -15,7 +15,7 @@ from geocrobim.training.task import PairIoU, ReferringSegmentationTask
 
 def _task(**kwargs: object) -> ReferringSegmentationTask:
     options = {"model": "crobim_test", "tokenizer": "builtin", **kwargs}
-    return ReferringSegmentationTask(**options)  # type: ignore[arg-type]
+    return ReferringSegmentationTask(**options)  # type: ignore[arg-type]  # test options as a dict of mixed types
 
 
 def test_builtin_tokenizer_sizes_the_word_table_and_max_tokens_overrides() -> None:
@@ -27,7 +27,7 @@ def test_builtin_tokenizer_sizes_the_word_table_and_max_tokens_overrides() -> No
 
 def test_optimizer_groups_and_poly_schedule() -> None:
     task = _task(lr=1e-3, weight_decay=0.05, poly_power=0.9)
-    task._trainer = SimpleNamespace(estimated_stepping_batches=10)  # type: ignore[assignment]
+    task._trainer = SimpleNamespace(estimated_stepping_batches=10)  # type: ignore[assignment]  # a stand-in trainer with the one attribute used
     conf = task.configure_optimizers()
     opt, sched = conf["optimizer"], conf["lr_scheduler"]
     assert conf["lr_scheduler"]["interval"] == "step"
@@ -50,7 +50,7 @@ def test_optimizer_groups_and_poly_schedule() -> None:
 
 def test_frozen_text_encoder_is_left_out_of_the_optimizer() -> None:
     task = _task(text_trainable_layers=0)
-    task._trainer = SimpleNamespace(estimated_stepping_batches=5)  # type: ignore[assignment]
+    task._trainer = SimpleNamespace(estimated_stepping_batches=5)  # type: ignore[assignment]  # a stand-in trainer with the one attribute used
     opt = task.configure_optimizers()["optimizer"]
     optimised = {id(p) for g in opt.param_groups for p in g["params"]}
     text = list(task.model.text_encoder.parameters())
@@ -82,7 +82,7 @@ def test_init_checkpoint_with_shape_keeping_overrides(tiny_checkpoint: Path) -> 
         )
 
 
-@pytest.mark.filterwarnings("ignore:You are trying to `self.log\(\)`")
+@pytest.mark.filterwarnings(r"ignore:You are trying to `self.log\(\)`")
 def test_training_step_runs_backward() -> None:
     task = _task()
     batch = {
@@ -116,7 +116,7 @@ def test_frozen_encoder_stages_keep_weights_and_batch_norm_statistics() -> None:
     task.train()
     assert all(not m.training for part in frozen for m in part.modules())
     assert list(trunk.stages)[2].training
-    task._trainer = SimpleNamespace(estimated_stepping_batches=10)  # type: ignore[assignment]
+    task._trainer = SimpleNamespace(estimated_stepping_batches=10)  # type: ignore[assignment]  # a stand-in trainer with the one attribute used
     opt = task.configure_optimizers()["optimizer"]
     encoder = {id(p) for p in task.model.image_encoder.parameters()}
     for group in opt.param_groups:

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import shapely
 from affine import Affine
+from vector_helpers import UTM_TRANSFORM, blobs
 
 from geocrobim.errors import InputNotFoundError, RasterError, UsageError
 from geocrobim.vector import polygonize
-
-from vector_helpers import UTM_TRANSFORM, blobs
 
 
 def _pixel_box(transform: Affine, rows: tuple[int, int], cols: tuple[int, int]) -> shapely.Polygon:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from geocrobim.batch.executors.devices import passive_omp_threads, visible_gpus, wants_gpu
+from geocrobim.batch.executors.devices import visible_gpus, wants_gpu
 from geocrobim.batch.executors.tasks import Task, TaskQueue
 from geocrobim.batch.worker import JobSpec
 from geocrobim.errors import UsageError
@@ -58,4 +58,4 @@ def make_executor(
     return ProcessPoolExecutor(job, count)
 
 
-__all__ = ["EXECUTORS", "Executor", "Task", "TaskQueue", "default_workers", "make_executor", "passive_omp_threads"]
+__all__ = ["EXECUTORS", "Executor", "Task", "TaskQueue", "default_workers", "make_executor"]

@@ -37,20 +37,3 @@ def visible_gpus(env: Mapping[str, str] | None = None) -> list[str]:
 def wants_gpu(device: str) -> bool:
     """Whether a ``--device`` value lets workers be spread over GPUs (``auto``/``cuda``)."""
     return device in ("auto", "cuda")
-
-
-#: OpenMP's wait policy for batch processes (see :func:`passive_omp_threads`).
-OMP_WAIT_POLICY = "PASSIVE"
-
-
-def passive_omp_threads() -> None:
-    """Let idle OpenMP threads sleep instead of spinning; call before torch is imported.
-
-    torch's CPU thread pool spins while it waits for work by default. On a CPU shared
-    with other processes (a busy server, several workers) the spinning threads take
-    the cores the working ones need: on the 2-core development machine at load 3-4 a
-    scene took 6.0 s with 2 spinning threads and 0.19-0.28 s with passive waiting
-    (docs/performance.md, batch section). A value the user set is kept. No effect once
-    torch (its OpenMP runtime) is loaded.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)

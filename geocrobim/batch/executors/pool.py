@@ -22,9 +22,11 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from geocrobim import errors
-from geocrobim.batch.executors.devices import OMP_WAIT_POLICY, visible_gpus, wants_gpu
+from geocrobim.batch.executors.devices import visible_gpus, wants_gpu
 from geocrobim.batch.executors.tasks import Task, TaskQueue
-from geocrobim.batch.worker import JobSpec, load_predictor, one_line, process_item
+from geocrobim.batch.worker import JobSpec, load_predictor, process_item
+from geocrobim.errors import one_line
+from geocrobim.process_settings import OMP_WAIT_POLICY
 
 logger = logging.getLogger(__name__)
 

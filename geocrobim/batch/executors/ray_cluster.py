@@ -150,7 +150,7 @@ class _Loop:
             while self.idle and self.queue.pending:
                 actor, task = self.idle.pop(), self.queue.next()
                 actor.task = task
-                self.inflight[actor.handle.process.remote(task.item)] = actor  # type: ignore[union-attr]
+                self.inflight[actor.handle.process.remote(task.item)] = actor  # type: ignore[union-attr]  # an actor in the idle list has a live handle
             if not self.inflight or self._starved():
                 self.queue.fail_rest("no Ray actor is alive or could be started; check the cluster's resources")
                 break

@@ -49,8 +49,8 @@ def filters_for(obj: RealObject, rng: np.random.Generator) -> list[Filter]:
     attrs = [(k, v) for k in ("colour", "size", "form") if (v := getattr(obj, k))]
     singles = [Filter(obj.category, **{k: v}) for k, v in attrs]
     pairs = [Filter(obj.category, **{k1: v1, k2: v2}) for i, (k1, v1) in enumerate(attrs) for k2, v2 in attrs[i + 1 :]]
-    rng.shuffle(singles)  # type: ignore[arg-type]
-    rng.shuffle(pairs)  # type: ignore[arg-type]
+    rng.shuffle(singles)
+    rng.shuffle(pairs)
     return [Filter(obj.category), *singles, *pairs]
 
 
@@ -81,7 +81,7 @@ def anchors_near(t: ObjectTable, row: int, rng: np.random.Generator, limit: int 
     for j in np.argsort(d, kind="stable"):
         if j == row or d[j] > reach or t.category[j] == "river":
             continue
-        for f in filters_for(t.objects[j], rng)[:3]:  # type: ignore[arg-type]
+        for f in filters_for(t.objects[j], rng)[:3]:
             q = Query(f)
             if q.check(t) == j:
                 out.append((int(j), q))
@@ -101,7 +101,7 @@ def _compact(t: ObjectTable, j: int) -> bool:
 
 def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -> Iterator[Query]:
     """Queries of one style that may name the target row (checked by the caller)."""
-    obj: RealObject = t.objects[row]  # type: ignore[assignment]
+    obj: RealObject = t.objects[row]
     filters = filters_for(obj, rng)
     if style == "category":
         yield Query(filters[0])
@@ -130,7 +130,7 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
             ("x", False), ("x", True), ("y", False), ("y", True)]  # fmt: skip
         ranks = (0,) if style == "superlative" else (0, 1)
         options = [Ordinal(k, r, desc) for k, desc in keys for r in ranks]
-        rng.shuffle(options)  # type: ignore[arg-type]
+        rng.shuffle(options)
         plain = [f for f in filters if f.size is None] if style == "superlative" else filters
         yield from (Query(f, None, o) for o in options for f in plain[:3])
 

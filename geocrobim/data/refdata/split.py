@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import shapely
 import shapely.affinity
@@ -81,7 +82,7 @@ class Chip:
                 "width": self.width, "height": self.height, "size": self.size, "gsd": self.gsd}  # fmt: skip
 
     @classmethod
-    def from_json(cls, d: dict) -> Chip:  # type: ignore[type-arg]
+    def from_json(cls, d: dict[str, Any]) -> Chip:
         return cls(str(d["split"]), int(d["index"]), float(d["col_off"]), float(d["row_off"]), float(d["width"]),
                    float(d["height"]), int(d["size"]), float(d["gsd"]))  # fmt: skip
 
@@ -129,8 +130,8 @@ def plan_chips(
         raise UsageError(f"--holdout-side {side!r}; use one of {', '.join(SIDES)}")
     mx, my = metres_per_pixel(scene)
     cw, ch = size * gsd / mx, size * gsd / my  # chip in scene pixels
-    W, H = float(scene.width), float(scene.height)
-    if cw > W + 1e-6 or ch > H + 1e-6:
+    width, height = float(scene.width), float(scene.height)
+    if cw > width + 1e-6 or ch > height + 1e-6:
         raise UsageError(
             f"the scene ({scene.width} x {scene.height} px) is smaller than one chip ({size} px at {gsd:g} m = "
             f"{cw:.0f} x {ch:.0f} scene px); use a smaller --size or a finer --gsd"
@@ -139,20 +140,20 @@ def plan_chips(
         inv = ~scene.transform
         area_px = shapely.affinity.affine_transform(polygon, inv.to_shapely())
         x0, y0, x1, y1 = area_px.bounds
-        held = _tile(max(0.0, x0), max(0.0, y0), min(W, x1), min(H, y1), cw, ch, overlap)
+        held = _tile(max(0.0, x0), max(0.0, y0), min(width, x1), min(height, y1), cw, ch, overlap)
         held = [r for r in held if area_px.buffer(1e-6).contains(shapely.box(*r))]
-        train = [r for r in _tile(0, 0, W, H, cw, ch, overlap) if not area_px.intersects(shapely.box(*r))]
+        train = [r for r in _tile(0, 0, width, height, cw, ch, overlap) if not area_px.intersects(shapely.box(*r))]
         where = "the holdout polygon"
     else:
         if not 0.0 < holdout < 1.0:
             raise UsageError(f"--holdout {holdout} must be a fraction between 0 and 1, e.g. 0.3")
         if side in ("east", "west"):
-            cut = W * (1 - holdout) if side == "east" else W * holdout
-            west, east = (0.0, 0.0, cut, H), (cut, 0.0, W, H)
+            cut = width * (1 - holdout) if side == "east" else width * holdout
+            west, east = (0.0, 0.0, cut, height), (cut, 0.0, width, height)
             train_box, held_box = (west, east) if side == "east" else (east, west)
         else:
-            cut = H * holdout if side == "north" else H * (1 - holdout)
-            north, south = (0.0, 0.0, W, cut), (0.0, cut, W, H)
+            cut = height * holdout if side == "north" else height * (1 - holdout)
+            north, south = (0.0, 0.0, width, cut), (0.0, cut, width, height)
             train_box, held_box = (south, north) if side == "north" else (north, south)
         held = _tile(*held_box, cw, ch, overlap)
         train = _tile(*train_box, cw, ch, overlap)

@@ -294,7 +294,7 @@ def _write(
                 table = world.table()
                 rng = np.random.default_rng(np.random.SeedSequence([seed, 0 if chip.split == TRAIN else 1, chip.index]))
                 rows = targets(world, table, categories=categories, min_pixels=min_pixels)
-                rng.shuffle(rows)  # type: ignore[arg-type]
+                rng.shuffle(rows)
                 k = 0
                 for row in rows:
                     query = describe(table, row, rng)

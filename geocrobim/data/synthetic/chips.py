@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from geocrobim.data.synthetic.expressions import generate
 from geocrobim.data.synthetic.grammar import ObjectTable, Query
-from geocrobim.data.synthetic.grid import Grid
 from geocrobim.data.synthetic.layout import THEMES, generate_layout
 from geocrobim.data.synthetic.objects import Layout
+from geocrobim.data.synthetic.pixel_grid import Grid
+from geocrobim.data.synthetic.referents import generate
 from geocrobim.data.synthetic.render import render, render_mask
 from geocrobim.errors import OutputError, UsageError
 

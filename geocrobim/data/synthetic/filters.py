@@ -65,9 +65,9 @@ def smooth(a: np.ndarray, sigma: float) -> np.ndarray:
     if k < 2:
         return blur(a, sigma)
     h, w = a.shape
-    small = Image.fromarray(np.ascontiguousarray(a, np.float32), "F").reduce(k)
-    small = blur(np.asarray(small, np.float32), sigma / k)
-    return np.asarray(Image.fromarray(small, "F").resize((w, h), Image.BILINEAR), np.float32)
+    reduced = Image.fromarray(np.ascontiguousarray(a, np.float32), "F").reduce(k)
+    small = blur(np.asarray(reduced, np.float32), sigma / k)
+    return np.asarray(Image.fromarray(small, "F").resize((w, h), Image.Resampling.BILINEAR), np.float32)
 
 
 def line_coverage(d: np.ndarray, width: float, gsd: float) -> np.ndarray:

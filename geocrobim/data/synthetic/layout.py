@@ -74,7 +74,7 @@ def generate_layout(
         parcels=[],
         river=riv,
         roads=roads,
-        water_rgb=(tuple(map(float, deep)), tuple(map(float, shallow))),  # type: ignore[arg-type]
+        water_rgb=(tuple(map(float, deep)), tuple(map(float, shallow))),  # type: ignore[arg-type]  # 3 floats each; mypy cannot count a map
         sun=(float(rng.uniform(110, 250)), float(rng.uniform(38, 68))),
         grading=Grading.random(rng),
         noise_key=int(rng.integers(1 << 30)),
@@ -158,7 +158,7 @@ def make_roads(rng: np.random.Generator, width: float, height: float, theme: str
             continue
         verge = tuple(map(float, shade(rng, "concrete", LAND))) if rng.random() < 0.6 else None
         rgb = tuple(map(float, shade(rng, "asphalt", LAND)))
-        roads.append(Road(centreline=line, width=float(rng.uniform(6.5, 12.0)), rgb=rgb, verge=verge))  # type: ignore[arg-type]
+        roads.append(Road(centreline=line, width=float(rng.uniform(6.5, 12.0)), rgb=rgb, verge=verge))  # type: ignore[arg-type]  # rgb and verge hold 3 floats; mypy cannot count them
     return roads
 
 
@@ -241,4 +241,4 @@ def _parcel(rng: np.random.Generator, geom: BaseGeometry, use: str) -> Parcel:
         if rng.random() < 0.25:  # tramlines seen from further away
             period = rng.uniform(10, 22)
         stripes = (angle, period, rng.uniform(0.05, 0.14))
-    return Parcel(geom=geom, use=use, rgb=rgb, stripes=stripes)  # type: ignore[arg-type]
+    return Parcel(geom=geom, use=use, rgb=rgb, stripes=stripes)  # type: ignore[arg-type]  # rgb holds 3 floats; mypy cannot count it

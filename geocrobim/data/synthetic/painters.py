@@ -243,7 +243,7 @@ def parking(rgb: np.ndarray, xs: np.ndarray, ys: np.ndarray, gsd: float, obj: Sc
     lerp_into(rgb, WHITE_PAINT, stalls * 0.85)
 
 
-def _nothing(*args: object) -> None:  # noqa: ARG001
+def _nothing(*args: object) -> None:
     return None
 
 

@@ -104,7 +104,7 @@ class Grading:
         haze = rng.uniform(0, 22)
         return cls(
             gain=float(rng.uniform(0.88, 1.12)),
-            balance=tuple(float(v) for v in rng.uniform(0.94, 1.06, 3)),  # type: ignore[arg-type]
+            balance=tuple(float(v) for v in rng.uniform(0.94, 1.06, 3)),  # type: ignore[arg-type]  # 3 floats; mypy cannot count a generator
             saturation=float(rng.uniform(0.62, 1.0)),
             haze=(haze * 0.9, haze * 0.97, haze * 1.08),
             gamma=float(rng.uniform(0.9, 1.1)),

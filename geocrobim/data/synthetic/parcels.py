@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from geocrobim.data.synthetic.makers import add_colour, add_vehicle, trees, vehicle_footprint
 from geocrobim.data.synthetic.objects import Layout
 from geocrobim.data.synthetic.placement import Occupancy, Region, reserve, try_place
-from geocrobim.data.synthetic.makers import add_colour, add_vehicle, trees, vehicle_footprint
-from geocrobim.data.synthetic.shapes import Footprint
+from geocrobim.data.synthetic.shapes import Footprint, Kind
 
 Builder = Callable[[np.random.Generator, Layout, Region, Occupancy], None]
 
@@ -131,7 +131,7 @@ def pool(rng: np.random.Generator, layout: Layout, region: Region, occ: Occupanc
     """A swimming pool near (x, y), rectangular or oval."""
     oval = rng.random() < 0.35
     length, width = float(rng.uniform(7, 13)), float(rng.uniform(3.5, 6))
-    kind = "ellipse" if oval else "box"
+    kind: Kind = "ellipse" if oval else "box"
     fp = try_place(rng, region, occ, lambda x, y: Footprint(kind, x, y, length, width, angle), at=(x, y), gap=1.0)
     if fp is not None:
         rgb = [float(c) for c in POOL_RGB[int(rng.integers(len(POOL_RGB)))]]

@@ -94,7 +94,7 @@ def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | Nearest | None = None)
     """ "the largest red-roofed warehouse", "the second car from the left"."""
     size_noun = SIZE_NOUNS.get((f.category, f.size or ""))
     if size_noun:
-        size_word, noun = w.noun((f.category, f.size), size_noun)  # type: ignore[misc]
+        size_word, noun = w.noun((f.category, f.size), size_noun)  # type: ignore[misc]  # SIZE_NOUNS values are (size word, noun) pairs
     else:
         # a category of the user's own layers (geocrobim.data.refdata) is its own noun
         size_word, noun = "", str(w.noun(f.category, NOUNS.get(f.category, (f.category,))))

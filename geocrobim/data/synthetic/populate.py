@@ -10,6 +10,7 @@ courts), so every class present has distractors. Sizes are drawn from discrete m
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import shapely
@@ -69,7 +70,7 @@ def road_vehicles(rng: np.random.Generator, layout: Layout) -> None:
 
 def ships(rng: np.random.Generator, layout: Layout, occ: Occupancy) -> None:
     """Ships and boats on the river and the lakes, aligned with the flow."""
-    waters = []
+    waters: list[tuple[str, Any, Any]] = []  # (host, water polygon, centreline or None)
     if layout.river is not None:
         waters.append(("river", layout.river.water, layout.river.centreline))
     waters += [("lake", o.footprint.polygon, None) for o in layout.objects if o.category == "lake"]

@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from geocrobim.data.synthetic.chips import tolerance
-from geocrobim.data.synthetic.expressions import Referent
 from geocrobim.data.synthetic.grammar import Filter, ObjectTable, Query, RiverSide
 from geocrobim.data.synthetic.layout import generate_layout
 from geocrobim.data.synthetic.objects import Layout, SceneObject
 from geocrobim.data.synthetic.palette import pick_colour, shade
 from geocrobim.data.synthetic.phrases import realise
+from geocrobim.data.synthetic.referents import Referent
 
 SAMPLE_EXPRESSION = "the red-roofed warehouse north of the river"
 SAMPLE_QUERY = Query(Filter("warehouse", colour="red"), RiverSide("north"))
@@ -49,7 +49,7 @@ def sample_layout(seed: int, extent: float, *, gsd: float = 0.5, attempts: int =
         north_m, south_m = RiverSide("north").margins(table), RiverSide("south").margins(table)
         north = [i for i in warehouses if north_m[i] > -2]  # every one that could pass for "north"
         south = [i for i in warehouses if south_m[i] >= 2]
-        big_north = [i for i in north if north_m[i] >= 2 and table.area[i] >= 500 and _inside(table, i, extent, 0.08)]
+        big_north = [i for i in north if north_m[i] >= 2 and table.area[i] >= 500 and _inside(table, int(i), extent, 0.08)]
         if len(north) < 3 or len(south) < 2 or not big_north:
             continue
         target = big_north[int(rng.integers(len(big_north)))]

@@ -14,10 +14,10 @@ import shapely
 from PIL import Image, ImageDraw
 
 from geocrobim.data.synthetic.filters import blur
-from geocrobim.data.synthetic.grid import Grid
 from geocrobim.data.synthetic.noise import fbm
 from geocrobim.data.synthetic.objects import Layout, SceneObject
 from geocrobim.data.synthetic.painters import LAYER, PAINTERS, Light
+from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.terrain import Noise, ground, lerp_into, lerp_sparse, roads, water
 
 PAD = 12
@@ -129,7 +129,7 @@ def _object_shadows(layout: Layout, grid: Grid, supersample: int = 2) -> np.ndar
     x0, y0, x1, y1 = grid.bounds
     k = s / grid.gsd
     drawn = False
-    for obj, hull in zip(objs, hulls, strict=True):
+    for _obj, hull in zip(objs, hulls, strict=True):
         if hull[:, 0].max() < x0 or hull[:, 0].min() > x1 or hull[:, 1].max() < y0 or hull[:, 1].min() > y1:
             continue
         draw.polygon([tuple(p) for p in ((hull - (x0, y0)) * k).tolist()], fill=255)

@@ -59,7 +59,8 @@ class Footprint:
     def polygon(self) -> BaseGeometry:
         """The footprint as a shapely geometry (circles as 32-gons)."""
         if self.kind == "polygon":
-            assert self.geom is not None
+            if self.geom is None:
+                raise ValueError("a 'polygon' footprint needs its geometry (geom)")
             return self.geom
         if self.kind in ("circle", "ellipse"):
             t = np.linspace(0, 2 * np.pi, 33)[:-1]
@@ -84,7 +85,7 @@ class Footprint:
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) in scene metres (analytic, without building the polygon)."""
         if self.kind == "polygon":
-            return tuple(float(b) for b in self.polygon.bounds)  # type: ignore[return-value]
+            return tuple(float(b) for b in self.polygon.bounds)  # type: ignore[return-value]  # bounds are 4 numbers; mypy cannot count a generator
         a, b = 0.5 * self.length, 0.5 * (self.width or self.length)
         c, s = abs(math.cos(self.angle)), abs(math.sin(self.angle))
         if self.kind in ("circle", "ellipse"):

@@ -16,10 +16,10 @@ from PIL import Image, ImageDraw
 from shapely.geometry.base import BaseGeometry
 
 from geocrobim.data.synthetic.filters import smooth
-from geocrobim.data.synthetic.grid import Grid
 from geocrobim.data.synthetic.noise import fbm
 from geocrobim.data.synthetic.objects import Layout
 from geocrobim.data.synthetic.palette import LAND
+from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.shapes import rasterize
 
 #: land use -> noise amplitudes: large patches, mid texture, fine grain, sub-metre speckle,

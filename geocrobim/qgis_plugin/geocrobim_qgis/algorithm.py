@@ -106,7 +106,7 @@ class ReferringSegmentationAlgorithm(QgsProcessingAlgorithm):
             )
             if explicit:
                 QgsSettings().setValue(_SETTING, explicit)  # remembered for the next run
-            feedback.pushCommandInfo(" ".join('"{}"'.format(a) if " " in a else a for a in command))
+            feedback.pushCommandInfo(" ".join(f'"{a}"' if " " in a else a for a in command))
             summary = runner.run(
                 command, on_progress=feedback.setProgress, on_message=feedback.pushInfo, is_canceled=feedback.isCanceled
             )
@@ -114,7 +114,7 @@ class ReferringSegmentationAlgorithm(QgsProcessingAlgorithm):
             feedback.reportError("canceled: geocrobim was stopped", fatalError=False)
             return {self.OUTPUT_FOLDER: output_dir, self.MASKS: [], self.VECTORS: [], self.SUMMARY: ""}
         except runner.RunError as exc:
-            raise QgsProcessingException(str(exc))
+            raise QgsProcessingException(str(exc)) from exc
         masks, vectors = self._load_on_completion(summary, context)
         return {self.OUTPUT_FOLDER: output_dir, self.MASKS: masks, self.VECTORS: vectors, self.SUMMARY: json.dumps(summary)}
 
@@ -124,11 +124,11 @@ class ReferringSegmentationAlgorithm(QgsProcessingAlgorithm):
         for expression, mask, vector, _ in runner.outputs_of(summary):
             if mask:
                 masks.append(mask)
-                self._queue(context, mask, "{} (mask)".format(expression), QgsProcessingUtils.LayerHint.Raster)
+                self._queue(context, mask, f"{expression} (mask)", QgsProcessingUtils.LayerHint.Raster)
             if vector:
                 source = vector
                 if vector.lower().endswith(".gpkg"):  # the feature layer, not layer_styles
-                    source = "{}|layername={}".format(vector, Path(vector).stem)
+                    source = f"{vector}|layername={Path(vector).stem}"
                 vectors.append(source)
                 self._queue(context, source, expression, QgsProcessingUtils.LayerHint.Vector)
         return masks, vectors

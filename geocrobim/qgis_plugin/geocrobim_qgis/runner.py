@@ -2,16 +2,19 @@
 
 No QGIS import here (and no geocrobim import: the plugin runs inside QGIS's Python, geocrobim
 in the user's own environment), so this module is tested in the project's test suite too.
+The choices it offers (vector formats, devices) come from geocrobim's ``choices.py``, which
+imports nothing and is loaded by path: the copy ``geocrobim qgis-plugin`` puts beside this
+file, else (running from the package) the package's own.
 The child gets a clean environment without QGIS's PYTHONPATH/PYTHONHOME, which would
 otherwise make the other Python load QGIS's libraries.
 """
 
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,9 +24,26 @@ ENV_VAR = "GEOCROBIM_EXE"
 #: File written next to this module by ``geocrobim qgis-plugin --install``: the executable
 #: of the environment that installed the plugin.
 HINT_FILE = Path(__file__).with_name("geocrobim_exe.txt")
+
+
+def _load_choices():
+    """geocrobim's ``choices`` module, loaded from its file (no geocrobim import)."""
+    here = Path(__file__).resolve()
+    for path in (here.with_name("choices.py"), here.parents[2] / "choices.py"):
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("geocrobim_qgis_choices", str(path))
+            if spec is None or spec.loader is None:
+                break
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise ImportError("geocrobim's choices.py is missing from the plugin; reinstall it with: geocrobim qgis-plugin --install")
+
+
+_CHOICES = _load_choices()
 #: Vector formats and devices offered by the algorithm (the CLI's choices).
-FORMATS = ("gpkg", "geojson", "shp", "fgb", "parquet")
-DEVICES = ("auto", "cpu", "cuda")
+FORMATS = _CHOICES.VECTOR_FORMATS
+DEVICES = _CHOICES.DEVICES
 
 # tqdm draws "desc:  45%|####      | 9/20 [00:01<00:02, ...]"; take done/total.
 _PROGRESS = re.compile(r"\|\s*(\d+)/(\d+)\s*\[")
@@ -35,7 +55,7 @@ class RunError(Exception):
     """geocrobim could not be found or failed; the message is for the user."""
 
 
-class Canceled(Exception):
+class Canceled(Exception):  # noqa: N818 - a cancel is not an error; the name is the plugin's API
     """The user canceled; the child process was stopped."""
 
 
@@ -55,15 +75,15 @@ def find_executable(explicit=None, configured=None):
             if path.is_file() and os.access(str(path), os.X_OK):
                 return str(path)
             raise RunError(
-                "geocrobim executable {} does not exist or is not executable; set the parameter "
-                "'geocrobim executable' or {} to the geocrobim command of your environment".format(path, ENV_VAR)
+                f"geocrobim executable {path} does not exist or is not executable; set the parameter "
+                f"'geocrobim executable' or {ENV_VAR} to the geocrobim command of your environment"
             )
     found = shutil.which("geocrobim")
     if found:
         return found
     raise RunError(
         "geocrobim was not found: install it (pip install geocrobim) and set the parameter "
-        "'geocrobim executable' or the {} environment variable to its path".format(ENV_VAR)
+        f"'geocrobim executable' or the {ENV_VAR} environment variable to its path"
     )
 
 
@@ -126,22 +146,26 @@ def run(command, on_progress=None, on_message=None, is_canceled=None):
         RunError: the child failed; the message is its "Error: ..." line.
         Canceled: canceled by the user.
     """
-    flags = subprocess.CREATE_NO_WINDOW if sys.platform == "win32" else 0
+    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # Windows only: no console window
     try:
         proc = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
             env=clean_environment(), creationflags=flags,
         )
     except OSError as exc:
-        raise RunError("cannot start {}: {}".format(command[0], exc)) from exc
+        raise RunError(f"cannot start {command[0]}: {exc}") from exc
+    out, err = proc.stdout, proc.stderr
+    if out is None or err is None:  # never with PIPE; says so to the type checker
+        raise RunError(f"cannot read the output of {command[0]}")
     stdout, messages = [], []
     parser = ProgressParser()
 
     def read_stdout():
-        stdout.append(proc.stdout.read())
+        stdout.append(out.read())
 
     def read_stderr():
-        for chunk in iter(lambda: proc.stderr.read1(4096), b""):  # whatever has arrived, up to 4 KiB
+        # read1: whatever has arrived, up to 4 KiB
+        for chunk in iter(lambda: err.read1(4096), b""):  # type: ignore[attr-defined]  # a pipe is a BufferedReader
             percents, lines = parser.feed(chunk.decode("utf-8", "replace"))
             if percents and on_progress:
                 on_progress(percents[-1])
@@ -162,15 +186,15 @@ def run(command, on_progress=None, on_message=None, is_canceled=None):
     finally:
         for reader in readers:
             reader.join(timeout=5)
-        proc.stdout.close()
-        proc.stderr.close()
+        out.close()
+        err.close()
     if proc.returncode != 0:
-        errors = [m for m in messages if m.startswith("Error")] or messages[-1:] or ["exit code {}".format(proc.returncode)]
-        raise RunError("geocrobim failed: {}".format(errors[-1]))
+        errors = [m for m in messages if m.startswith("Error")] or messages[-1:] or [f"exit code {proc.returncode}"]
+        raise RunError(f"geocrobim failed: {errors[-1]}")
     try:
         return json.loads(b"".join(stdout).decode("utf-8"))
     except ValueError as exc:
-        raise RunError("geocrobim printed no JSON summary; is {} a geocrobim executable?".format(command[0])) from exc
+        raise RunError(f"geocrobim printed no JSON summary; is {command[0]} a geocrobim executable?") from exc
 
 
 def outputs_of(summary):

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -28,13 +26,14 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from geocrobim import __version__
+from geocrobim.atomic import replacing, write_text
 from geocrobim.data.synthetic.chips import tolerance
-from geocrobim.data.synthetic.expressions import Referent, generate
 from geocrobim.data.synthetic.grammar import ObjectTable
-from geocrobim.data.synthetic.grid import Grid
 from geocrobim.data.synthetic.layout import generate_layout
 from geocrobim.data.synthetic.objects import Layout, SceneObject
+from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.presets import sample_layout
+from geocrobim.data.synthetic.referents import Referent, generate
 from geocrobim.data.synthetic.render import render, render_mask
 from geocrobim.errors import OutputError, UsageError
 
@@ -102,15 +101,15 @@ def write_scene(
         raise UsageError(f"seed {seed} gave a scene with nothing to refer to; try another seed or a larger --size")
     transform = Affine(gsd, 0.0, origin[0], 0.0, -gsd, origin[1])  # north-up
     gt_dir = path.with_name(path.stem + "_gt")
-    tmp_tif, tmp_gt = path.with_name(path.stem + ".tmp.tif"), path.with_name(path.stem + "_gt.tmp")
     try:
-        _write_image(tmp_tif, layout, seed, size, gsd, crs_obj, transform, compress, window, progress)
-        shutil.rmtree(tmp_gt, ignore_errors=True)
-        tmp_gt.mkdir(parents=True)
-        entries = [_write_mask(tmp_gt / f"{k:03d}.tif", layout, r, k, size, gsd, crs_obj, transform) for k, r in enumerate(refs)]
+        # Renamed in reverse order of entry: the masks' folder first, then the image.
+        with replacing(path) as tmp_tif, replacing(gt_dir) as tmp_gt:
+            _write_image(tmp_tif, layout, seed, size, gsd, crs_obj, transform, compress, window, progress)
+            tmp_gt.mkdir(parents=True)
+            entries = [
+                _write_mask(tmp_gt / f"{k:03d}.tif", layout, r, k, size, gsd, crs_obj, transform) for k, r in enumerate(refs)
+            ]
     except OSError as exc:
-        tmp_tif.unlink(missing_ok=True)
-        shutil.rmtree(tmp_gt, ignore_errors=True)
         raise OutputError(f"cannot write {path}: {exc}; check the folder is writable and has space") from exc
     for entry in entries:
         entry["mask"] = f"{gt_dir.name}/{Path(entry['mask']).name}"
@@ -127,10 +126,7 @@ def write_scene(
         "expressions": entries,
         "objects": [_object_entry(o, transform) for o in layout.objects if o.referable],
     }
-    shutil.rmtree(gt_dir, ignore_errors=True)
-    os.replace(tmp_gt, gt_dir)
-    os.replace(tmp_tif, path)
-    path.with_suffix(".json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+    write_text(path.with_suffix(".json"), json.dumps(index, indent=1) + "\n")
     logger.info("wrote %s (%d x %d at %.2f m) with %d expressions", path, size, size, gsd, len(entries))
     return index
 

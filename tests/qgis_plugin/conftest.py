@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from qgis_helpers import QGIS_PROCESS, SYSTEM_PYTHON
 
 _PRELUDE = """

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from geocrobim.cli.main import cli
 
 
-def run(*args: str):  # noqa: ANN201 - click's Result
+def run(*args: str):
     return CliRunner().invoke(cli, ["-q", *args], obj={})
 
 

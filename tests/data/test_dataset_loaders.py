@@ -11,7 +11,7 @@ import pytest
 import rasterio
 from PIL import Image
 
-from geocrobim.data import RISBench, RefSegRS, RRSISD
+from geocrobim.data import RRSISD, RefSegRS, RISBench
 from geocrobim.data.rle import rle_encode
 from geocrobim.errors import DatasetError
 

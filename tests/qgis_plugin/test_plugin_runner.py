@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 import zipfile
@@ -22,6 +23,7 @@ from click.testing import CliRunner
 from tqdm import tqdm
 
 import geocrobim
+from geocrobim.choices import DEVICES, VECTOR_FORMATS
 from geocrobim.cli.main import cli
 from geocrobim.qgis_plugin import PLUGIN_NAME, install_plugin, plugin_source, zip_plugin
 from geocrobim.qgis_plugin.geocrobim_qgis import runner
@@ -131,9 +133,17 @@ def test_install_copies_the_plugin_and_records_the_executable(tmp_path) -> None:
     target = install_plugin(tmp_path / "profile")
     assert target == tmp_path / "profile" / "python" / "plugins" / PLUGIN_NAME
     names = {p.name for p in target.iterdir()}
-    assert {"__init__.py", "metadata.txt", "plugin.py", "provider.py", "algorithm.py", "runner.py"} <= names
+    assert {"__init__.py", "metadata.txt", "plugin.py", "provider.py", "algorithm.py", "runner.py", "choices.py"} <= names
     assert "__pycache__" not in names
     assert Path((target / "geocrobim_exe.txt").read_text()).name == "geocrobim"
+    # The installed runner reads the choices from its own copy, in a Python without geocrobim (-I: no path hooks).
+    code = (
+        "import importlib.util, sys; spec = importlib.util.spec_from_file_location('r', sys.argv[1]); "
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); print(','.join(m.FORMATS), ','.join(m.DEVICES))"
+    )
+    shown = subprocess.run([sys.executable, "-I", "-c", code, str(target / "runner.py")], capture_output=True, text=True,
+                           check=True, cwd=tmp_path).stdout.split()
+    assert shown == [",".join(VECTOR_FORMATS), ",".join(DEVICES)]
     install_plugin(tmp_path / "profile")  # again: replaces the old copy
     assert not list((tmp_path / "profile" / "python" / "plugins").glob(".*"))
 
@@ -146,7 +156,8 @@ def test_zip_is_installable_and_versioned(tmp_path) -> None:
         metadata = archive.read(f"{PLUGIN_NAME}/metadata.txt").decode()
     assert all(n.startswith(f"{PLUGIN_NAME}/") for n in names)
     assert not any("__pycache__" in n or n.endswith("geocrobim_exe.txt") for n in names)
-    assert len(names) == len([p for p in plugin_source().rglob("*") if p.is_file() and "__pycache__" not in p.parts])
+    sources = [p for p in plugin_source().rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert len(names) == len(sources) + 1 and f"{PLUGIN_NAME}/choices.py" in names  # + geocrobim/choices.py
     assert f"version={geocrobim.__version__}" in metadata and "hasProcessingProvider=yes" in metadata
     with pytest.raises(Exception, match="--overwrite"):
         zip_plugin(path)

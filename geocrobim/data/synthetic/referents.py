@@ -132,7 +132,7 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
     elif style == "water" and obj.category == "ship" and obj.host in ("river", "lake"):
         yield from (Query(f, OnWater(obj.host)) for f in filters[:3])
     elif style in ("direction", "next_to", "across"):
-        for j, aq in anchors_near(t, row, rng):
+        for _, aq in anchors_near(t, row, rng):
             if style == "next_to":
                 yield from (Query(f, NextTo(aq)) for f in filters[:2])
             elif style == "across":
@@ -149,8 +149,8 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
     elif style in ("superlative", "ordinal"):
         keys = [("size", True), ("size", False)] if style == "superlative" else [
             ("x", False), ("x", True), ("y", False), ("y", True)]  # fmt: skip
-        ranks = (0,) if style == "superlative" else (0, 1)
-        options = [Ordinal(k, r, desc) for k, desc in keys for r in ranks]
+        places = (0,) if style == "superlative" else (0, 1)
+        options = [Ordinal(k, r, desc) for k, desc in keys for r in places]
         rng.shuffle(options)
         # "the smallest small house" says nothing twice: size words go with position ordinals only
         plain = [f for f in filters if f.size is None] if style == "superlative" else filters

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from geocrobim.errors import UsageError
 from geocrobim.raster import grid
+from geocrobim.run_warnings import warn
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,10 @@ def validate_tiling(tile: int, overlap: int | None) -> tuple[int, int]:
     """
     if overlap is None and isinstance(tile, int) and not isinstance(tile, bool):
         overlap = -(-tile // 4)
-    grid.validate_tiling(tile, overlap)  # type: ignore[arg-type]
+    grid.validate_tiling(tile, overlap)  # type: ignore[arg-type]  # validate_tiling checks the types itself and names a bad value
     if not MIN_TILE <= tile <= MAX_TILE:
         raise UsageError(f"tile size {tile} is out of range; use {MIN_TILE} to {MAX_TILE} pixels, e.g. 480")
-    return tile, int(overlap)  # type: ignore[arg-type]
+    return tile, int(overlap)  # type: ignore[arg-type]  # overlap is an int once validate_tiling passed
 
 
 def plan_reading(
@@ -108,7 +109,7 @@ def plan_reading(
         raise UsageError(f"--gsd {gsd!r} must be a positive number of metres per pixel, e.g. 0.5")
     if source_gsd is None:
         if gsd is not None:
-            logger.warning("the raster has no CRS, so --gsd %s cannot be applied; reading at its own resolution", gsd)
+            warn(logger, "the raster has no CRS, so --gsd %s cannot be applied; reading at its own resolution", gsd)
         reading = None
     elif gsd is not None:
         reading = gsd
@@ -120,7 +121,8 @@ def plan_reading(
     footprint = max(1, round(tile * scale))
     source_overlap = min(round(overlap * footprint / tile), footprint // 2)
     if scale < 0.25:
-        logger.warning(
+        warn(
+            logger,
             "reading at %.3g m from a %.3g m source upsamples %.1fx; pass a coarser --gsd if the scene takes too long",
             reading, source_gsd, 1 / scale,
         )

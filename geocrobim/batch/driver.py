@@ -27,8 +27,9 @@ from geocrobim.batch.ledger import Ledger, latest_ok, ledger_name, now, read_rec
 from geocrobim.batch.merge import MergedProduct, merge_outputs
 from geocrobim.batch.shard import parse_shard, select_shard
 from geocrobim.batch.summary import BatchSummary
-from geocrobim.batch.worker import STAGING_DIR, JobSpec, SegmentOptions
-from geocrobim.errors import UsageError
+from geocrobim.batch.worker import STAGING_DIR, JobSpec
+from geocrobim.errors import UsageError, one_line
+from geocrobim.inference.options import SegmentOptions
 from geocrobim.raster import ensure_output_dir
 
 logger = logging.getLogger(__name__)
@@ -78,7 +79,6 @@ def plan_batch(
     items: Sequence[BatchItem],
     output_dir: str | Path,
     *,
-    checkpoint: str | Path = "default",
     options: SegmentOptions | None = None,
     shard: tuple[int, int] | str | None = None,
     resume: bool = False,
@@ -99,8 +99,9 @@ def plan_batch(
         raise UsageError("--resume skips finished scenes and --overwrite redoes them; pass one of the two")
     out = Path(output_dir).resolve()
     selected = select_shard(items, _shard(shard))
-    model_id, model_hash = model_fingerprint(checkpoint)
-    identity = (options or SegmentOptions()).identity()
+    options = options or SegmentOptions()
+    model_id, model_hash = model_fingerprint(options.checkpoint)
+    identity = options.identity()
     hashes = {item.scene_id: options_hash(item.expressions, identity) for item in selected}
     latest = latest_ok(read_records(out)) if out.is_dir() else {}
     plan = BatchPlan(out, selected, [], [], model_id, model_hash, hashes)
@@ -137,8 +138,6 @@ def run_batch(
     items: Sequence[BatchItem],
     output_dir: str | Path,
     *,
-    checkpoint: str | Path = "default",
-    device: str = "auto",
     options: SegmentOptions | None = None,
     executor: str = "local",
     workers: int | None = None,
@@ -157,9 +156,7 @@ def run_batch(
     Args:
         items: from :func:`geocrobim.batch.collect_items`.
         output_dir: the output folder (created if missing; shared by all nodes with Ray).
-        checkpoint: checkpoint directory or name.
-        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        options: engine options for every item.
+        options: the segment options of every item (checkpoint and device included).
         executor: ``local`` or ``ray``.
         workers: local worker processes (default: one per visible GPU, else 1) or Ray
             actors (default: one per GPU of the cluster, else per CPU).
@@ -184,14 +181,12 @@ def run_batch(
     """
     started = time.perf_counter()
     options = options or SegmentOptions()
-    _check(options, retries, hash_mode, dst_crs)
+    _check(retries, hash_mode, dst_crs)
     shard = _shard(shard)
     out = ensure_output_dir(output_dir).resolve()
-    plan = plan_batch(
-        items, out, checkpoint=checkpoint, options=options, shard=shard, resume=resume, overwrite=overwrite
-    )
+    plan = plan_batch(items, out, options=options, shard=shard, resume=resume, overwrite=overwrite)
     ledger_path = out / ledger_name(shard)
-    job = JobSpec(out, str(checkpoint), device, options, out / STAGING_DIR / ledger_path.stem, hash_mode)
+    job = JobSpec(out, options, out / STAGING_DIR / ledger_path.stem, hash_mode)
     runner = make_executor(executor, job, workers=workers, address=address)
     summary = BatchSummary(uuid.uuid4().hex[:12], out, ledger_path, executor, shard, len(plan.items),
                            skipped=len(plan.skipped))
@@ -215,27 +210,22 @@ def merge_batch(
     items: Sequence[BatchItem],
     output_dir: str | Path,
     *,
-    checkpoint: str | Path = "default",
     options: SegmentOptions | None = None,
     dst_crs: str | None = None,
 ) -> list[MergedProduct]:
     """Build the merged products from the up-to-date results of ``items`` (``--merge-only``:
     after every shard of a job array has finished)."""
-    plan = plan_batch(items, output_dir, checkpoint=checkpoint, options=options, resume=True)
+    plan = plan_batch(items, output_dir, options=options, resume=True)
     if plan.to_run:
         logger.warning("%d of %d items have no up-to-date result; the merged products leave them out",
                        len(plan.to_run), len(plan.items))
     return merge_outputs(plan.output_dir, [record for _, record in plan.skipped], dst_crs)
 
 
-def _check(options: SegmentOptions, retries: int, hash_mode: str, dst_crs: str | None) -> None:
+def _check(retries: int, hash_mode: str, dst_crs: str | None) -> None:
     from rasterio.crs import CRS
     from rasterio.errors import CRSError
 
-    from geocrobim.vector import FORMATS
-
-    if options.vector_format not in FORMATS:
-        raise UsageError(f"--format {options.vector_format!r} is not one of {', '.join(FORMATS)}")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise UsageError(f"--retries {retries!r} must be a whole number >= 0")
     if hash_mode not in HASH_MODES:
@@ -309,7 +299,5 @@ def _merge(plan: BatchPlan, dst_crs: str | None) -> tuple[list[MergedProduct], s
     try:
         return merge_outputs(plan.output_dir, records, dst_crs), None
     except Exception as exc:  # noqa: BLE001 - the scenes are done; say what failed and exit 1
-        from geocrobim.batch.worker import one_line
-
         logger.error("merging the products failed: %s", one_line(exc))
         return [], one_line(exc)

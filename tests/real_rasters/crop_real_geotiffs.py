@@ -1,7 +1,8 @@
-"""Regenerate the small real-raster crops in this folder from the team's real-geotiffs collection.
+"""Regenerate the small real-raster crops in this folder from local copies of their sources.
 
-Run from the repository root: ``python tests/data/crop_real_geotiffs.py [SOURCE_DIR]``
-(default ``../shared/data/real-geotiffs``). Tests read only the crops, never the source.
+Run from the repository root: ``python tests/real_rasters/crop_real_geotiffs.py SOURCE_DIR``, where
+SOURCE_DIR holds the source files of ATTRIBUTION.md at the paths in :data:`CROPS`. Tests
+read only the crops, never the sources.
 Crops keep each file's CRS, pixel size, dtype, nodata, colour interpretation and block
 layout (striped stays striped, tiled stays tiled); see ATTRIBUTION.md.
 """
@@ -46,4 +47,6 @@ def main(source_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("../shared/data/real-geotiffs"))
+    if len(sys.argv) != 2:
+        sys.exit("usage: python tests/real_rasters/crop_real_geotiffs.py SOURCE_DIR")
+    main(Path(sys.argv[1]))

@@ -1,0 +1,178 @@
+"""The options of a segment run: one frozen, typed, validated object.
+
+:class:`SegmentOptions` is the single definition of what ``geocrobim segment`` and
+``geocrobim batch`` accept besides the scene and the expressions. Each field carries its
+command-line flag (:class:`Flag`, in the field's metadata): ``geocrobim.cli.options`` builds
+the click options of both commands from it, :func:`geocrobim.inference.segment_raster`,
+the batch worker and the Ray actor receive the object as is, and ``--resume`` hashes
+:meth:`SegmentOptions.identity`. Adding an option is adding a field here and using it
+where it acts.
+
+Torch-free and click-free: the batch driver builds and hashes options without the model.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from geocrobim.choices import INSTANCE_CHOICES, VECTOR_FORMATS, Instances, VectorFormatName, is_device
+from geocrobim.errors import UsageError
+
+#: Windows per model call.
+DEFAULT_BATCH_SIZE = 8
+
+
+def parse_bands(text: str) -> tuple[int, ...]:
+    """``"4,3,2"`` -> ``(4, 3, 2)``; one line naming the bad value otherwise."""
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--bands {text!r} must be 1 or 3 comma-separated band numbers, e.g. 1,2,3 or 4,3,2") from None
+
+
+def parse_range(text: str) -> tuple[float, float]:
+    """``"0,3000"`` -> ``(0.0, 3000.0)``."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        return (float(parts[0]), float(parts[1]))
+    except ValueError:
+        raise UsageError(f"--range {text!r} must be LOW,HIGH data values, e.g. 0,3000") from None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How an option appears on the command line.
+
+    Attributes:
+        decls: click's declarations, e.g. ``("--format",)`` or ``("--coarse/--no-coarse",)``.
+        help: the help text.
+        kind: ``int``, ``float`` or ``str`` for a valued flag; ``bool`` for an on/off flag.
+        choices: the allowed values (a click Choice, case-insensitive).
+        parse: turns the flag's text into the field's value (e.g. ``"4,3,2"`` -> ``(4, 3, 2)``).
+    """
+
+    decls: tuple[str, ...]
+    help: str
+    kind: type = str
+    choices: tuple[str, ...] | None = None
+    parse: Callable[[str], Any] | None = None
+
+
+def _option(default: Any, flag: Flag | None, *, identity: bool = True) -> Any:
+    """A field with its flag; ``identity=False``: the value does not change the outputs."""
+    return field(default=default, metadata={"flag": flag, "identity": identity})
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """Everything that tunes one segment run (see :func:`geocrobim.inference.segment_raster`).
+
+    Attributes:
+        checkpoint: checkpoint directory or name (``"default"``: the packaged model).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        bands: 1-based bands used as R, G, B (one band is repeated); None chooses.
+        gsd: reading GSD in metres; None: the model's training GSD where the scene is finer.
+        value_range: ``(low, high)`` data values mapped to 0-255 instead of the percentile stretch.
+        tile_size: window side in pixels at the reading GSD; None: the model's input size.
+        overlap: window overlap in the same pixels; None: a quarter tile.
+        batch_size: windows per model call.
+        readers: reader threads; None: one with a CPU model, four with a GPU model; 0 reads,
+            runs and writes in the calling thread (no overlap). Library only.
+        instances: ``best`` keeps the best-scoring instance, ``all`` every one.
+        coarse: run the coarse (whole-scene) pass and restrict the fine pass to its candidates.
+        probabilities: also write the blended probabilities as a uint8 0-255 COG.
+        vector_format: one of :data:`geocrobim.choices.VECTOR_FORMATS`.
+        simplify: polygon simplification tolerance in CRS units (0: exact pixel outlines).
+        min_area: drop instances smaller than this many square metres.
+        fill_holes: fill holes smaller than this many square metres in each instance.
+
+    Raises:
+        UsageError: on construction, a value out of range, naming the flag and the fix.
+    """
+
+    checkpoint: str = _option(
+        "default", Flag(("--checkpoint",), "Checkpoint directory or name."), identity=False  # the model hash covers it
+    )
+    device: str = _option("auto", Flag(("--device",), "auto, cpu, cuda or cuda:N."), identity=False)
+    bands: tuple[int, ...] | None = _option(None, Flag(
+        ("--bands",), "Bands used as R,G,B (1-based), or one band [default: RGB colour interpretation, else 1,2,3].",
+        parse=parse_bands,
+    ))
+    gsd: float | None = _option(None, Flag(
+        ("--gsd",), "Reading GSD in metres [default: the model's, where the scene is finer].", kind=float
+    ))
+    value_range: tuple[float, float] | None = _option(None, Flag(
+        ("--range",), "LOW,HIGH data values mapped to 0-255 [default: 2-98 % scene percentiles].", parse=parse_range
+    ))
+    tile_size: int | None = _option(None, Flag(
+        ("--tile-size",), "Window side in pixels at the reading GSD [default: the model's input size].", kind=int
+    ))
+    overlap: int | None = _option(None, Flag(("--overlap",), "Window overlap in pixels [default: a quarter tile].", kind=int))
+    batch_size: int = _option(
+        DEFAULT_BATCH_SIZE, Flag(("--batch-size",), "Windows per model call.", kind=int), identity=False
+    )
+    readers: int | None = _option(None, None, identity=False)
+    instances: Instances = _option("best", Flag(
+        ("--instances",), "Keep the best-scoring instance, or every one above the threshold.", choices=INSTANCE_CHOICES
+    ))
+    coarse: bool = _option(True, Flag(
+        ("--coarse/--no-coarse",), "Run the whole-scene coarse pass first; --no-coarse runs every window.", kind=bool
+    ))
+    probabilities: bool = _option(False, Flag(
+        ("--probabilities",), "Also write the blended probabilities (uint8 0-255 COG).", kind=bool
+    ))
+    vector_format: VectorFormatName = _option("gpkg", Flag(("--format",), "Vector format.", choices=VECTOR_FORMATS))
+    simplify: float = _option(0.0, Flag(("--simplify",), "Polygon simplification tolerance, in map units.", kind=float))
+    min_area: float = _option(0.0, Flag(("--min-area",), "Drop instances smaller than this, in m2.", kind=float))
+    fill_holes: float = _option(0.0, Flag(
+        ("--fill-holes",), "Fill holes smaller than this in the instances (mask and polygons), in m2.", kind=float
+    ))
+
+    def __post_init__(self) -> None:
+        # Normalise first (frozen: object.__setattr__), so that equal options compare and hash equal.
+        if isinstance(self.checkpoint, os.PathLike):
+            object.__setattr__(self, "checkpoint", os.fspath(self.checkpoint))
+        if isinstance(self.vector_format, str):
+            object.__setattr__(self, "vector_format", self.vector_format.lower())
+        for name in ("bands", "value_range"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str | bytes) and isinstance(value, Sequence):
+                object.__setattr__(self, name, tuple(value))
+        self._validate()
+
+    def _validate(self) -> None:
+        if not isinstance(self.device, str) or not is_device(self.device):
+            raise UsageError(f"unknown device {self.device!r}; use auto, cpu, cuda or cuda:N")
+        if not _whole(self.batch_size, 1):
+            raise UsageError(f"batch size {self.batch_size!r} must be a whole number >= 1, e.g. 8")
+        if self.readers is not None and not _whole(self.readers, 0):
+            raise UsageError(f"readers {self.readers!r} must be a whole number >= 0")
+        if self.instances not in INSTANCE_CHOICES:
+            raise UsageError(f"--instances {self.instances!r} is not one of {', '.join(INSTANCE_CHOICES)}")
+        if self.vector_format not in VECTOR_FORMATS:
+            raise UsageError(
+                f"vector format {self.vector_format!r} is not supported; use one of {', '.join(VECTOR_FORMATS)}"
+            )
+        for name, value in (("--simplify", self.simplify), ("--min-area", self.min_area), ("--fill-holes", self.fill_holes)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise UsageError(f"{name} {value!r} must be a number >= 0")
+
+    def identity(self) -> dict[str, Any]:
+        """The options that change the outputs (hashed for ``--resume``), by field name."""
+        values = asdict(self)
+        return {f.name: values[f.name] for f in fields(self) if f.metadata["identity"]}
+
+
+def flags() -> list[tuple[str, Flag, Any]]:
+    """``(field name, flag, default)`` of every option the command line offers, in field order."""
+    return [(f.name, f.metadata["flag"], f.default) for f in fields(SegmentOptions) if f.metadata["flag"] is not None]
+
+
+def _whole(value: object, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
