@@ -29,6 +29,7 @@ from geocrobim.data.synthetic.grammar import (
     Region,
     RiverSide,
 )
+from geocrobim.data.synthetic.referents import ranked_candidates
 
 #: style -> weight: how often each kind of expression is tried first.
 STYLES: dict[str, float] = {
@@ -126,13 +127,7 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
                     if Direction(d, aq).margins(t)[row] >= 1:
                         yield from (Query(f, Direction(d, aq)) for f in filters[:2])
     elif style in ("superlative", "ordinal"):
-        keys = [("size", True), ("size", False)] if style == "superlative" else [
-            ("x", False), ("x", True), ("y", False), ("y", True)]  # fmt: skip
-        ranks = (0,) if style == "superlative" else (0, 1)
-        options = [Ordinal(k, r, desc) for k, desc in keys for r in ranks]
-        rng.shuffle(options)
-        plain = [f for f in filters if f.size is None] if style == "superlative" else filters
-        yield from (Query(f, None, o) for o in options for f in plain[:3])
+        yield from ranked_candidates(style, filters, rng)
 
 
 def describe(t: ObjectTable, row: int, rng: np.random.Generator, *, max_checks: int = 80) -> Query | None:

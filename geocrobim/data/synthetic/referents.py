@@ -147,14 +147,23 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
             for _, qb in near[i + 1 :]:
                 yield from (Query(f, Between(qa, qb)) for f in filters[:2])
     elif style in ("superlative", "ordinal"):
-        keys = [("size", True), ("size", False)] if style == "superlative" else [
-            ("x", False), ("x", True), ("y", False), ("y", True)]  # fmt: skip
-        places = (0,) if style == "superlative" else (0, 1)
-        options = [Ordinal(k, r, desc) for k, desc in keys for r in places]
-        rng.shuffle(options)
-        # "the smallest small house" says nothing twice: size words go with position ordinals only
-        plain = [f for f in filters if f.size is None] if style == "superlative" else filters
-        yield from (Query(f, None, o) for o in options for f in plain[:3])
+        yield from ranked_candidates(style, filters, rng)
+
+
+def ranked_candidates(style: str, filters: list[Filter], rng: np.random.Generator) -> Iterator[Query]:
+    """Superlative ("the largest ...") or ordinal ("the second ... from the left") queries over ``filters``.
+
+    Shared by the synthetic generator and :mod:`geocrobim.data.refdata`: the options are
+    shuffled with ``rng``, so both draw the same way.
+    """
+    keys = [("size", True), ("size", False)] if style == "superlative" else [
+        ("x", False), ("x", True), ("y", False), ("y", True)]  # fmt: skip
+    places = (0,) if style == "superlative" else (0, 1)
+    options = [Ordinal(k, r, desc) for k, desc in keys for r in places]
+    rng.shuffle(options)
+    # "the smallest small house" says nothing twice: size words go with position ordinals only
+    plain = [f for f in filters if f.size is None] if style == "superlative" else filters
+    yield from (Query(f, None, o) for o in options for f in plain[:3])
 
 
 def describe(t: ObjectTable, row: int, rng: np.random.Generator, *, max_checks: int = 60) -> Query | None:
