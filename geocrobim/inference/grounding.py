@@ -23,13 +23,20 @@ from geocrobim.raster import blend_weights, make_grid
 
 logger = logging.getLogger(__name__)
 
-#: The coarse view squeezes the scene's longer side into this many tiles.
+#: The coarse view squeezes the scene's longer side into one window this many model tiles
+#: wide (512 px for a 256 px model). One window sees the whole scene at once, so relations
+#: ("north of the river", "the southernmost") are judged against all of it: on the sample
+#: scene this found the README's warehouse where nine overlapping 256 px windows did not
+#: (docs/grounding.md). The model is fully convolutional; 2x its input side is well inside
+#: what it handles.
 COARSE_TILES = 2
 #: Coarsest GSD of the coarse view: the top of the model's training range (RISBench, 0.1-30 m).
 MAX_COARSE_GSD_M = 30.0
-#: The coarse pass runs only if it is at least this much coarser than the fine pass;
-#: otherwise it costs about what it would save.
-MIN_COARSE_RATIO = 2.0
+#: The coarse pass runs only if its view is at least this much coarser than the fine pass,
+#: i.e. the scene is more than one coarse window (two fine windows) wide at the reading GSD.
+#: It costs one call of a double-size window, and it is the only pass that sees relations
+#: across the whole scene, so it runs even where it saves no fine windows.
+MIN_COARSE_RATIO = 1.0
 #: A coarse pixel is a candidate at this probability...
 CANDIDATE_THRESHOLD = 0.5
 #: ... or at this fraction of the expression's coarse peak, whichever is lower ...
@@ -46,8 +53,10 @@ class CoarseGrid:
         factor: source pixels per coarse pixel (both axes).
         width: coarse columns.
         height: coarse rows.
-        tile: window side in coarse pixels (the model's input size).
-        windows: coarse-grid windows, row-major.
+        tile: window side in coarse pixels (:data:`COARSE_TILES` model tiles).
+        windows: coarse-grid windows, row-major (one, unless the scene is so large that
+            the coarse GSD hit :data:`MAX_COARSE_GSD_M`).
+        overlap: overlap of neighbouring windows, in coarse pixels.
     """
 
     factor: float
@@ -55,6 +64,7 @@ class CoarseGrid:
     height: int
     tile: int
     windows: list[Window]
+    overlap: int = 0
 
     def source_window(self, window: Window) -> Window:
         """The source-pixel window a coarse window covers (fractional offsets are fine for reads)."""
@@ -75,16 +85,17 @@ def plan_coarse(width: int, height: int, plan: ReadPlan) -> CoarseGrid | None:
         height: scene rows.
         plan: the fine pass's reading plan (tile, overlap, footprint, GSDs).
     """
-    tile = plan.tile
-    factor = max(width, height) / (COARSE_TILES * tile)
+    tile = COARSE_TILES * plan.tile
+    factor = max(width, height) / tile
+    fine_factor = plan.footprint / plan.tile
     if plan.source_gsd_m:
         # Do not go coarser than the model ever saw; big scenes get more coarse tiles instead.
-        factor = min(factor, max(MAX_COARSE_GSD_M / plan.source_gsd_m, plan.footprint / tile))
-    fine_factor = plan.footprint / tile
+        factor = min(factor, max(MAX_COARSE_GSD_M / plan.source_gsd_m, fine_factor))
     if factor < MIN_COARSE_RATIO * fine_factor:
         return None
     cw, ch = max(1, math.ceil(width / factor)), max(1, math.ceil(height / factor))
-    return CoarseGrid(factor, cw, ch, tile, make_grid(cw, ch, tile, plan.overlap))
+    overlap = COARSE_TILES * plan.overlap
+    return CoarseGrid(factor, cw, ch, tile, make_grid(cw, ch, tile, overlap), overlap)
 
 
 class CoarseMap:
@@ -94,11 +105,11 @@ class CoarseMap:
     ``(E, height, width)`` float32.
     """
 
-    def __init__(self, grid: CoarseGrid, expressions: int, overlap: int) -> None:
+    def __init__(self, grid: CoarseGrid, expressions: int) -> None:
         self.grid = grid
         self.acc = np.zeros((expressions, grid.height, grid.width), dtype=np.float32)
         self.weight = np.zeros((grid.height, grid.width), dtype=np.float32)
-        self.kernel = blend_weights(grid.tile, overlap)
+        self.kernel = blend_weights(grid.tile, grid.overlap)
 
     def add(self, indices: list[int], probs: np.ndarray, valid: np.ndarray) -> None:
         """Pipeline sink: blend a batch of ``(B, E, tile, tile)`` probabilities."""

@@ -247,9 +247,9 @@ def coarse_pass(
     logger.info(
         "coarse pass: %dx%d view (%.1fx downsampled), %d windows", grid.width, grid.height, grid.factor, len(grid.windows)
     )
-    blend = CoarseMap(grid, n_expressions, plan.overlap)
+    blend = CoarseMap(grid, n_expressions)
     # Averaging is the right filter for a large reduction; GDAL serves it from overviews if any.
-    reader = SceneReader(scene, stretch, (plan.tile, plan.tile), Resampling.average, canvas)
+    reader = SceneReader(scene, stretch, (grid.tile, grid.tile), Resampling.average, canvas)
     model = ThreadTuner(make_predict(predictor, text), enabled=on_cpu(predictor))
     try:
         stats = run_pipeline(

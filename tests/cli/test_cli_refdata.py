@@ -54,15 +54,16 @@ def test_spacenet_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "refdata"
     result = subprocess.run(
         [sys.executable, "-m", "geocrobim.cli.main", "-q", "refdata", str(SCENE), f"{LABELS}=building", "-o", str(out),
-         "--holdout", "0.35", "--overlap", "0", "--per-chip", "2", "--json"],
+         "--holdout", "0.35", "--overlap", "0", "--per-chip", "2", "--gsd", "0.5", "--json"],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout)
     from geocrobim.data.refdata import checkpoint_reading
 
-    gsd, size = checkpoint_reading("default")  # 0.5 m and 256 px for the shipped models so far
-    assert (summary["gsd"], summary["size"]) == (gsd, size)
+    model_gsd, size = checkpoint_reading("default")  # 1 m and 256 px for the shipped model
+    gsd = summary["gsd"]
+    assert (gsd, summary["size"]) == (0.5, size) and model_gsd == 1.0  # --gsd wins, the size is the model's
     assert summary["pairs"]["train"] >= 2 and summary["pairs"]["val"] >= 1
     records = [json.loads(line) for line in (out / "index.jsonl").read_text().splitlines()]
     assert len(records) == summary["pairs"]["train"] + summary["pairs"]["val"]
@@ -100,7 +101,7 @@ def test_evaluate_reads_the_holdout(tmp_path: Path) -> None:
     from geocrobim.models.testing import make_test_checkpoint
 
     out = tmp_path / "refdata"
-    made = run(SCENE, f"{LABELS}=building", "-o", out, "--holdout", "0.35", "--overlap", "0", "--per-chip", "1")
+    made = run(SCENE, f"{LABELS}=building", "-o", out, "--holdout", "0.35", "--overlap", "0", "--per-chip", "1", "--gsd", "0.5")
     assert made.exit_code == 0, made.output  # type: ignore[attr-defined]
     ckpt = make_test_checkpoint(tmp_path / "ckpt")
     result = CliRunner().invoke(
@@ -223,7 +224,7 @@ def test_finetune_recipe_runs_on_refdata_chips(tmp_path: Path, monkeypatch: pyte
     from geocrobim.models.testing import make_test_checkpoint
 
     chips = tmp_path / "refdata"
-    made = run(SCENE, f"{LABELS}=building", "-o", chips, "--holdout", "0.35", "--overlap", "0", "--per-chip", "1")
+    made = run(SCENE, f"{LABELS}=building", "-o", chips, "--holdout", "0.35", "--overlap", "0", "--per-chip", "1", "--gsd", "0.5")
     assert made.exit_code == 0, made.output  # type: ignore[attr-defined]
     start = make_test_checkpoint(tmp_path / "start", metadata={"preset": "crobim_test"})
     monkeypatch.chdir(tmp_path)

@@ -18,27 +18,27 @@ from geocrobim.inference.read_plan import plan_reading
 from geocrobim.raster import make_grid
 
 
-def test_coarse_view_squeezes_the_scene_into_a_few_tiles():
+def test_coarse_view_squeezes_the_scene_into_one_double_tile():
     plan = plan_reading(tile=64, overlap=16, source_gsd=0.5, model_gsd=None)
     grid = plan_coarse(6400, 3200, plan)
     assert grid is not None
     assert grid.factor == 50 and (grid.width, grid.height) == (128, 64)
-    assert len(grid.windows) == 3 * 1
-    assert grid.source_window(grid.windows[-1]) == Window(64 * 50, 0, 64 * 50, 64 * 50)
+    assert grid.tile == 128 and len(grid.windows) == 1  # the whole scene in one model call
+    assert grid.source_window(grid.windows[0]) == Window(0, 0, 128 * 50, 128 * 50)
     assert grid.transform(Affine(0.5, 0, 100, 0, -0.5, 200)) == Affine(25, 0, 100, 0, -25, 200)
 
 
 def test_no_coarse_pass_for_scenes_a_few_windows_wide():
     plan = plan_reading(tile=64, overlap=16, source_gsd=0.5, model_gsd=None)
-    assert plan_coarse(200, 150, plan) is None  # 200 px: the coarse view would be barely coarser
-    assert plan_coarse(256, 100, plan) is not None
+    assert plan_coarse(120, 90, plan) is None  # two windows wide: one coarse window would be finer
+    assert plan_coarse(200, 150, plan) is not None
 
 
 def test_coarse_gsd_stays_inside_the_training_range():
     plan = plan_reading(tile=64, overlap=16, source_gsd=1.0, model_gsd=None)
     grid = plan_coarse(100_000, 100_000, plan)
     assert grid is not None and grid.factor == 30.0  # 30 m, not 100000 / 128 m
-    assert grid.width == 3334 and len(grid.windows) > 4
+    assert grid.width == 3334 and len(grid.windows) > 4 and grid.overlap == 32
 
 
 def test_candidates_use_the_threshold_or_a_fraction_of_the_peak():
@@ -65,8 +65,8 @@ def test_fine_windows_near_a_candidate_are_selected():
 
 
 def test_coarse_map_blends_and_ignores_invalid_pixels():
-    grid = CoarseGrid(factor=4.0, width=40, height=20, tile=16, windows=make_grid(40, 20, 16, 4))
-    blend = CoarseMap(grid, expressions=2, overlap=4)
+    grid = CoarseGrid(factor=4.0, width=40, height=20, tile=16, windows=make_grid(40, 20, 16, 4), overlap=4)
+    blend = CoarseMap(grid, expressions=2)
     probs = np.full((len(grid.windows), 2, 16, 16), 0.25, dtype=np.float32)
     probs[:, 1] = 0.75
     valid = np.ones((len(grid.windows), 16, 16), dtype=bool)
