@@ -131,8 +131,10 @@ def _describe(result: Any, final: Path, root: Path) -> dict[str, Any]:
         {
             "expression": e.expression,
             "score": None if e.score is None else round(e.score, 6),
+            "found": e.found,
             "instances": e.instances,
-            "area_m2": round(e.area_m2, 3),
+            "area_m2": None if e.area_m2 is None else round(e.area_m2, 3),
+            "area_unit": e.area_unit,
             "mask": moved(e.outputs.mask),
             "vector": moved(e.outputs.vector),
             "probabilities": moved(e.outputs.probabilities),

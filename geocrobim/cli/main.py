@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "synth": "geocrobim.cli.synth:synth",
     "train": "geocrobim.cli.train:train",
     "evaluate": "geocrobim.cli.evaluate:evaluate",
+    "calibrate": "geocrobim.cli.calibrate:calibrate",
     "refdata": "geocrobim.cli.refdata:refdata",
     "batch": "geocrobim.cli.batch:batch",
     "qgis-plugin": "geocrobim.cli.qgis_plugin:qgis_plugin",

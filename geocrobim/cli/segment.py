@@ -59,7 +59,8 @@ def segment(
     if quiet:
         return
     for item in result.expressions:
-        score = "no instance" if item.score is None else f"{item.instances} instance(s), best score {item.score:.3f}"
-        click.echo(f"{item.expression!r}: {score}, {item.area_m2:.1f} m2 -> {item.outputs.vector}", err=True)
-        if item.note:
-            click.echo(f"  {item.note}", err=True)
+        if item.found:
+            score = f"found, {item.instances} instance(s), best score {item.score:.3f}, {item.area:.1f} {item.area_unit}"
+            click.echo(f"{item.expression!r}: {score} -> {item.outputs.vector}", err=True)
+        else:
+            click.echo(f"{item.expression!r}: {item.note or 'not found: empty mask, empty layer'}", err=True)

@@ -27,6 +27,8 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from geocrobim.errors import RasterError
 from geocrobim.inference import instances as inst
+from geocrobim.inference.calibration import ScoreCalibration
+from geocrobim.inference.domain import describe_input, warn_out_of_domain
 from geocrobim.inference.expressions import clean_expressions, unique_slugs
 from geocrobim.inference.grounding import CoarseGrid
 from geocrobim.inference.masks import MASK_NODATA, write_final_rasters
@@ -125,7 +127,12 @@ def segment_raster(
                 f"gdal_translate -expand rgb {scene.path.name} {scene.path.stem}-rgb.tif"
             )
         if scene.crs is None:
-            warn(logger, "%s has no CRS: outputs are in pixel space (no georeferencing)", scene.path.name)
+            name = scene.path.name
+            warn(
+                logger, "%s has no georeference (no CRS): outputs are in pixel space and areas in %s; to place it on "
+                "the map: gdal_translate -a_srs EPSG:<code> -a_ullr <ulx> <uly> <lrx> <lry> %s %s.tif",
+                name, area_unit(scene), name, scene.path.stem,
+            )  # fmt: skip
         paths = plan_outputs(
             Path(output_dir), scene.path.stem, unique_slugs(texts), vector_format=options.vector_format,
             probabilities=options.probabilities,
@@ -182,6 +189,7 @@ class _Run:
         self.coarse_grid: CoarseGrid | None = None
         self.coarse_probs: np.ndarray | None = None
         self.stretch: Stretch | None = None
+        self.input_report: dict[str, Any] = {}
         self.no_valid_pixels = False
         self.canvas = QuicklookCanvas(scene)
 
@@ -204,6 +212,9 @@ class _Run:
         )
         with scene.open() as src:
             self.stretch = compute_stretch(src, scene, opts.value_range)
+        self.input_report = describe_input(scene, self.stretch, opts.value_range)
+        logger.info("bands %s as R,G,B, stretch %s", self.input_report["bands"], self.input_report["stretch"])
+        warn_out_of_domain(scene, plan, getattr(predictor, "metadata", None) or {})
         text = predictor.encode_text(self.texts)
         windows = make_grid(scene.width, scene.height, plan.footprint, plan.source_overlap)
         self.timings["prepare_s"] = time.perf_counter() - t0
@@ -238,6 +249,7 @@ class _Run:
             warn(logger, "%s has no valid pixel (all nodata or masked): the masks are empty and the layers have no features", scene.path.name)
         self.reading = {
             **plan.to_dict(),
+            **self.input_report,
             "windows": len(windows),
             "fine_windows_run": stats.run,
             "fine_windows_skipped": stats.skipped,
@@ -265,12 +277,17 @@ class _Run:
                 self.prob_path, band=e + 1, threshold=THRESHOLD, min_area=self.options.min_area,
                 fill_holes_below=self.options.fill_holes, workers=1, block_size=VECTOR_BLOCK,
                 as_table=True,  # no pandas/geopandas import: ~0.5 s and ~90 MB of a CLI run
+                warn_units=False,  # said once, about the user's file, in segment_raster
             )
             result.components = len(table)
             result.timings["polygonize_s"] = time.perf_counter() - t
             layers.append(table)
         t = time.perf_counter()
         fine = inst.fine_means(self.prob_path, [table.geometries for table in layers])
+        calibration = ScoreCalibration.from_metadata(getattr(self.predictor, "metadata", None))
+        threshold = self.options.min_score
+        if threshold is None:
+            threshold = calibration.threshold if calibration is not None else 0.0
         for e, (table, result) in enumerate(zip(layers, self.results, strict=True)):
             if self.coarse_probs is not None and self.coarse_grid is not None:
                 transform = self.coarse_grid.transform(self.scene.transform)
@@ -279,21 +296,33 @@ class _Run:
             else:
                 coarse = np.full(len(table), np.nan)
                 score = fine[e]
+            if calibration is not None and len(table):
+                score = calibration.probability(fine[e], coarse)
             scored = table.with_columns({"fine_prob": fine[e], "coarse_prob": coarse, "score": score})
-            kept = inst.arbitrate(scored, self.options.instances)
+            ranked = inst.arbitrate(scored, self.options.instances)
+            result.score = float(ranked.columns["score"][0]) if len(ranked) else None
+            kept = inst.above(ranked, threshold)
             self.kept.append(kept)
             result.instances = len(kept)
-            result.score = float(kept.columns["score"][0]) if len(kept) else None
-            result.area_m2 = float(kept.columns["area_m2"].sum()) if len(kept) else 0.0
-            result.note = self._note(len(table))
+            result.found = len(kept) > 0
+            result.area = float(kept.columns["area_m2"].sum()) if len(kept) else 0.0
+            result.area_unit = area_unit(self.scene)
+            result.note = self._note(len(table), None if len(kept) or not len(ranked) else ranked, threshold)
         self.timings["score_s"] = time.perf_counter() - t
         self.timings["vectorise_s"] = time.perf_counter() - t0
 
-    def _note(self, components: int) -> str | None:
+    def _note(self, components: int, rejected: PolygonTable | None, threshold: float) -> str | None:
+        """Why the result is empty, when it is; ``rejected``: the ranked candidates, all under ``threshold``."""
         if self.no_valid_pixels:
             return "the scene has no valid pixel (all nodata or masked): empty mask, empty layer"
         if components == 0:
-            return f"no pixel reached probability {THRESHOLD}: empty mask, empty layer"
+            return f"not found: no pixel reached probability {THRESHOLD}: empty mask, empty layer"
+        if rejected is not None:
+            x, y = inst.centre(rejected.geometries[0])
+            return (
+                f"not found: the best candidate (score {float(rejected.columns['score'][0]):.2f}, at {x:.1f}, {y:.1f}) "
+                f"is under the threshold {threshold:.2f}: empty mask, empty layer; --min-score 0 writes it"
+            )
         return None
 
     def write(self) -> None:
@@ -330,9 +359,13 @@ class _Run:
     def _features(self, kept: PolygonTable, expression: str, simplify: float) -> PolygonTable:
         """The vector layer: one feature per kept instance with its attributes."""
         n = len(kept)
+        # Without a CRS the measures are in pixels (or the transform's units): named so, not "_m2".
+        metres = self.scene.crs is not None
+        measures = {"area_m2": "area_m2" if metres else "area", "perimeter_m": "perimeter_m" if metres else "perimeter"}
         columns = {
             "expression": np.full(n, expression, dtype=object),
-            **{name: kept.columns[name] for name in ("rank", "score", "fine_prob", "coarse_prob", "area_m2", "perimeter_m")},
+            **{name: kept.columns[name] for name in ("rank", "score", "fine_prob", "coarse_prob")},
+            **{label: kept.columns[name] for name, label in measures.items()},
             "model_id": np.full(n, self.predictor.model_id, dtype=object),
             "scene": np.full(n, self.scene.path.name, dtype=object),
         }
@@ -358,6 +391,13 @@ class _Run:
             timings=self.timings,
             warnings=list(dict.fromkeys(warnings)),
         )
+
+
+def area_unit(scene: Scene) -> str:
+    """``m2`` with a CRS; ``px2`` without one on the identity grid (a PNG); else the transform's units squared."""
+    if scene.crs is not None:
+        return "m2"
+    return "px2" if scene.transform.is_identity else "map units2"
 
 
 def _coarse_gsd(factor: float | None, source_gsd: float | None) -> float | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -125,3 +126,15 @@ def arbitrate(table: PolygonTable, instances: Instances) -> PolygonTable:
         order = order[:1]
     kept = table.take(order)
     return kept.with_columns({"rank": np.arange(1, len(kept) + 1, dtype=np.int32)}, first=True)
+
+
+def above(ranked: PolygonTable, threshold: float) -> PolygonTable:
+    """The rows of a ranked table whose score reaches ``threshold`` (calibrated "not found" below it)."""
+    keep = np.nonzero(np.asarray(ranked.columns["score"], dtype=np.float64) >= threshold)[0]
+    return ranked if len(keep) == len(ranked) else ranked.take(keep)
+
+
+def centre(geometry: Any) -> tuple[float, float]:
+    """A point inside the polygon (its centroid when that lies inside), in its CRS."""
+    point = geometry.centroid if geometry.contains(geometry.centroid) else geometry.representative_point()
+    return float(point.x), float(point.y)

@@ -91,6 +91,8 @@ class SegmentOptions:
         simplify: polygon simplification tolerance in CRS units (0: exact pixel outlines).
         min_area: drop instances smaller than this many square metres.
         fill_holes: fill holes smaller than this many square metres in each instance.
+        min_score: keep instances whose score reaches this; None: the threshold stored with
+            a calibrated model (its "not found"), 0 without one. 0 always keeps the best candidate.
 
     Raises:
         UsageError: on construction, a value out of range, naming the flag and the fix.
@@ -133,6 +135,10 @@ class SegmentOptions:
     fill_holes: float = _option(0.0, Flag(
         ("--fill-holes",), "Fill holes smaller than this in the instances (mask and polygons), in m2.", kind=float
     ))
+    min_score: float | None = _option(None, Flag(
+        ("--min-score",), "Answer 'not found' when the best instance scores under this "
+        "[default: the calibrated model's threshold]; 0 always writes the best candidate.", kind=float,
+    ))
 
     def __post_init__(self) -> None:
         # Normalise first (frozen: object.__setattr__), so that equal options compare and hash equal.
@@ -162,6 +168,10 @@ class SegmentOptions:
         for name, value in (("--simplify", self.simplify), ("--min-area", self.min_area), ("--fill-holes", self.fill_holes)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise UsageError(f"{name} {value!r} must be a number >= 0")
+        if self.min_score is not None and (
+            isinstance(self.min_score, bool) or not isinstance(self.min_score, int | float) or not 0 <= self.min_score <= 1
+        ):
+            raise UsageError(f"--min-score {self.min_score!r} must be a number from 0 to 1, e.g. 0.5")
 
     def identity(self) -> dict[str, Any]:
         """The options that change the outputs (hashed for ``--resume``), by field name."""

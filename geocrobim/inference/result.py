@@ -21,9 +21,14 @@ class ExpressionResult:
     Attributes:
         expression: the sentence (whitespace collapsed).
         outputs: final paths of the files written.
-        score: the kept instance's score (the best one's with ``--instances all``), None if none.
+        score: the best instance's score, None if no component was found. With a calibrated
+            model it is the probability that the instance is the referent, and it is
+            reported even when it falls under the model's threshold (then ``found`` is False).
         instances: number of polygons written.
-        area_m2: total area of the written polygons (CRS units squared without a CRS).
+        found: whether an instance was written (False: "not found", empty mask and layer).
+        area: total area of the written polygons, in ``area_unit``.
+        area_unit: ``m2`` (a georeferenced scene, equal-area in a geographic CRS), ``px2`` (no
+            georeference: pixel space) or ``map units2`` (a transform without a CRS).
         components: connected components found before arbitration.
         timings: seconds per stage of this expression's post-processing.
         note: why the result is empty, when it is.
@@ -33,18 +38,28 @@ class ExpressionResult:
     outputs: ExpressionPaths
     score: float | None = None
     instances: int = 0
-    area_m2: float = 0.0
+    found: bool = False
+    area: float = 0.0
+    area_unit: str = "m2"
     components: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     note: str | None = None
+
+    @property
+    def area_m2(self) -> float | None:
+        """The area in square metres; None when the scene has no CRS (see ``area_unit``)."""
+        return self.area if self.area_unit == "m2" else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "expression": self.expression,
             "outputs": self.outputs.to_dict(),
             "score": None if self.score is None else round(self.score, 6),
+            "found": self.found,
             "instances": self.instances,
-            "area_m2": round(self.area_m2, 3),
+            "area_m2": round(self.area, 3) if self.area_unit == "m2" else None,
+            "area": round(self.area, 3),
+            "area_unit": self.area_unit,
             "components": self.components,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "note": self.note,

@@ -14,6 +14,7 @@ builds it the working way and checks the vocabulary size after construction.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -210,6 +211,21 @@ class TextTokenizer:
         (path / "vocab.txt").write_text("".join(f"{tok}\n" for tok, _ in vocab), encoding="utf-8")
         return path
 
+    def unknown_words(self, text: str) -> list[str]:
+        """The words of ``text`` the vocabulary does not know.
+
+        A word is unknown when it becomes ``[UNK]`` (whole-word vocabularies, such as the
+        shipped model's) or is spelt out letter by letter (WordPiece vocabularies fall back
+        to single characters; "roof ##ed" is known, "z ##o ##r ##b" is not).
+        """
+        unknown = []
+        for word in dict.fromkeys(re.findall(r"\w+", text)):
+            pieces = self.tokenizer.tokenize(word)
+            spelt = len(pieces) > 1 and all(len(p.removeprefix("##")) == 1 for p in pieces)
+            if self.tokenizer.unk_token in pieces or spelt:
+                unknown.append(word)
+        return unknown
+
     def __call__(self, texts: Sequence[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokenise to fixed length (``[CLS] ... [SEP]``, truncated, padded with id 0).
 
@@ -226,9 +242,20 @@ class TextTokenizer:
         if not texts:
             raise UsageError("no expression given; pass at least one")
         full = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
-        for text, ids in zip(texts, full):
+        for text, ids in zip(texts, full, strict=True):
             if len(ids) > max_tokens:
-                warn(logger, "expression %r has %d tokens; truncated to %d", text, len(ids), max_tokens)
+                # [CLS] + max_tokens - 2 tokens + [SEP] are kept: say exactly which words are not.
+                cut = self.tokenizer.decode(ids[max_tokens - 1 : -1])
+                warn(
+                    logger, "expression %r is longer than the model's %d tokens: %r was cut; shorten it",
+                    text, max_tokens, cut,
+                )  # fmt: skip
+            unknown = self.unknown_words(text)
+            if unknown:
+                warn(
+                    logger, "expression %r: the model's vocabulary does not know %s (read as an unknown word)",
+                    text, ", ".join(repr(w) for w in unknown),
+                )  # fmt: skip
         enc = self.tokenizer(
             texts, padding="max_length", truncation=True, max_length=max_tokens, return_tensors="pt"
         )

@@ -55,6 +55,7 @@ def polygonize(
     workers: int | None = None,
     progress: Progress | None = None,
     as_table: bool = False,
+    warn_units: bool = True,
 ) -> Any:
     """Polygons of the foreground of a raster band, one feature per connected component.
 
@@ -82,6 +83,8 @@ def polygonize(
         progress: called as ``progress(done_blocks, total_blocks)``.
         as_table: return a :class:`PolygonTable` (no pandas import, what ``geocrobim
             vectorize`` uses) instead of a GeoDataFrame.
+        warn_units: warn that areas are not in metres when the raster has no CRS (a caller
+            that says so about its own input, naming it, passes False).
 
     Returns:
         A GeoDataFrame (or :class:`PolygonTable`) in the raster's CRS with the
@@ -109,7 +112,7 @@ def polygonize(
                 border.append(pieces.border.geometries())
         crs = to_pyproj(src.crs)
         transform = src.transform
-    if crs is None:
+    if crs is None and warn_units:
         warn(logger, "%s has no CRS; areas and perimeters are in pixel/CRS units, not metres", path)
 
     merged = cleanup.to_map(cleanup.merge_border_pieces(np.concatenate(border)), transform)

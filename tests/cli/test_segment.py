@@ -69,7 +69,7 @@ def test_segment_writes_outputs_and_a_json_summary(scene, checkpoint, tmp_path):
     assert summary["reading"]["windows"] == summary["reading"]["fine_windows_run"] == 4
     assert [e["expression"] for e in summary["expressions"]] == [EXPR, "the river"]
     for item in summary["expressions"]:
-        assert set(item) == {"expression", "outputs", "score", "instances", "area_m2", "components", "timings", "note"}
+        assert set(item) == {"expression", "outputs", "score", "found", "instances", "area_m2", "area", "area_unit", "components", "timings", "note"}
         assert set(item["outputs"]) == {"mask", "probabilities", "vector", "quicklook"}
         assert all(Path(p).is_file() for p in item["outputs"].values())
         assert item["instances"] <= 1 and item["area_m2"] >= 0
@@ -93,7 +93,7 @@ def test_over_long_expression_is_truncated_with_a_warning(scene, checkpoint, tmp
     long = " ".join(["the large red building next to the river"] * 6)
     result = segment(scene, long, "-o", tmp_path / "out", checkpoint=checkpoint)
     assert result.exit_code == 0, result.output
-    assert "truncated" in result.stderr
+    assert "longer than the model's" in result.stderr and "was cut" in result.stderr
 
 
 def test_scene_without_crs_warns_and_succeeds(geotiff, checkpoint, tmp_path):

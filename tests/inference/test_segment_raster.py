@@ -144,7 +144,7 @@ def test_coarse_pass_that_finds_nothing_falls_back_to_every_window(geotiff, stub
     assert result.reading["fine_windows_run"] == result.reading["windows"]
     assert any("falling back to all windows" in w for w in result.warnings)
     assert result.expressions[0].instances == 0 and result.expressions[0].score is None
-    assert "no pixel reached" in result.expressions[0].note
+    assert "no pixel reached" in result.expressions[0].note and not result.expressions[0].found
 
 
 def test_expressions_share_every_image_encoder_call(geotiff, stub, make_squares, tmp_path):
