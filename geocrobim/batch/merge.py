@@ -215,12 +215,7 @@ def _merge_expression(folder: Path, slug: str, expression: str, groups: Sequence
         reason = group.sparse_reason()
         mask = None
         if reason is None:
-            grid = group_grid(group)
-            sources = []
-            for member in group.members:
-                sources.append(in_crs(member, folder / "warped", grid))
-                ticks()
-            mask = write_vrt(sources, folder / f"{slug}.{group.tag}.mask.vrt", nodata=MASK_NODATA)
+            mask = _mosaic(group, folder / f"{slug}.{group.tag}.mask.vrt", ticks)
         else:
             logger.warning("merged %r %s: no mosaic, %s; their masks stay in their scene folders, "
                            "their polygons are in %s", expression, group.tag, reason, vectors[group.crs_tag].name)
@@ -229,6 +224,16 @@ def _merge_expression(folder: Path, slug: str, expression: str, groups: Sequence
             tuple(m.scene_id for m in group.members), mask, reason, vectors[group.crs_tag],
         ))
     return products
+
+
+def _mosaic(group: Group, path: Path, ticks: _Ticks) -> Path:
+    """The group's VRT mosaic at ``path``; masks in another CRS reprojected onto its grid first."""
+    grid = group_grid(group)
+    sources = []
+    for member in group.members:
+        sources.append(in_crs(member, path.parent / "warped", grid))
+        ticks()
+    return write_vrt(sources, path, nodata=MASK_NODATA)
 
 
 def _remove_stale(folder: Path, slug: str, keep: set[Path]) -> None:
