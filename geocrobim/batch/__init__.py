@@ -13,7 +13,8 @@ GPU), shards of a job array (``--shard``), or actors on a Ray cluster::
 
 Modules: :mod:`.sources`, :mod:`.manifest`, :mod:`.stac` (inputs), :mod:`.items`,
 :mod:`.shard`, :mod:`.fingerprint`, :mod:`.ledger`, :mod:`.worker` (one item),
-:mod:`.executors`, :mod:`.merge` and :mod:`.vrt` (merged products), :mod:`.driver` (plan, run, merge).
+:mod:`.executors`, :mod:`.merge`, :mod:`.groups`, :mod:`.reproject` and :mod:`.vrt` (merged products,
+per expression and group of scenes with one CRS and pixel size), :mod:`.driver` (plan, run, merge).
 Importing this package imports neither torch nor Ray (workers import the engine).
 See docs/batch.md.
 """

@@ -4,7 +4,8 @@ Data flow::
 
     items (sources) -> shard -> plan (resume: skip up-to-date items) -> executor
         -> outcome per attempt -> ledger (the driver alone writes it) -> progress
-    after the run: staging removed -> merged VRT + GeoPackage per expression -> summary
+    after the run: staging removed -> merged VRT per expression and group of scenes (CRS,
+        pixel size), GeoPackage per expression and CRS -> summary
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from geocrobim.batch.executors.tasks import Task, TaskQueue
 from geocrobim.batch.fingerprint import HASH_MODES, model_fingerprint, options_hash, same_input
 from geocrobim.batch.items import BatchItem
 from geocrobim.batch.ledger import Ledger, latest_ok, ledger_name, now, read_records
-from geocrobim.batch.merge import MergedProduct, merge_outputs
+from geocrobim.batch.merge import MergedProduct, Progress, merge_outputs
 from geocrobim.batch.shard import parse_shard, select_shard
 from geocrobim.batch.summary import BatchSummary
 from geocrobim.batch.worker import STAGING_DIR, JobSpec
@@ -33,8 +34,6 @@ from geocrobim.inference.options import SegmentOptions
 from geocrobim.raster import ensure_output_dir
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -150,6 +149,7 @@ def run_batch(
     dst_crs: str | None = None,
     merge: bool = True,
     progress: Progress | None = None,
+    merge_progress: Progress | None = None,
 ) -> BatchSummary:
     """Segment every item into ``output_dir/<scene-id>/``, with a ledger and merged products.
 
@@ -166,9 +166,10 @@ def run_batch(
         overwrite: redo items that have results.
         retries: extra attempts for an item whose worker died under it.
         hash_mode: ``quick`` or ``full`` input hashing (see :mod:`.fingerprint`).
-        dst_crs: CRS of the merged products (default: the most common scene CRS).
+        dst_crs: CRS of the merged products (default: each scene's own, one product per CRS).
         merge: build the merged products (never for a sharded run: see ``--merge-only``).
         progress: ``(done, total)`` callback over items, skipped ones counted as done.
+        merge_progress: ``(done, total)`` callback over the scene files the merge reads.
 
     Returns:
         The run's :class:`BatchSummary`; ``exit_code`` is 1 if any item failed.
@@ -200,7 +201,7 @@ def run_batch(
             shutil.rmtree(job.staging, ignore_errors=True)
             _remove_if_empty(job.staging.parent)  # other shards may still stage in it
         if merge and shard is None:
-            summary.merged, summary.merge_error = _merge(plan, dst_crs)
+            summary.merged, summary.merge_error = _merge(plan, dst_crs, merge_progress)
         summary.duration_s = time.perf_counter() - started
         ledger.append({"type": "end", "finished": now(), **summary.to_dict()})
     return summary
@@ -212,14 +213,15 @@ def merge_batch(
     *,
     options: SegmentOptions | None = None,
     dst_crs: str | None = None,
+    progress: Progress | None = None,
 ) -> list[MergedProduct]:
     """Build the merged products from the up-to-date results of ``items`` (``--merge-only``:
-    after every shard of a job array has finished)."""
+    after every shard of a job array has finished); ``progress`` as in :func:`merge_outputs`."""
     plan = plan_batch(items, output_dir, options=options, resume=True)
     if plan.to_run:
         logger.warning("%d of %d items have no up-to-date result; the merged products leave them out",
                        len(plan.to_run), len(plan.items))
-    return merge_outputs(plan.output_dir, [record for _, record in plan.skipped], dst_crs)
+    return merge_outputs(plan.output_dir, [record for _, record in plan.skipped], dst_crs, progress)
 
 
 def _check(retries: int, hash_mode: str, dst_crs: str | None) -> None:
@@ -292,12 +294,12 @@ class _Reporter:
             self.progress(self.done, len(self.plan.items))
 
 
-def _merge(plan: BatchPlan, dst_crs: str | None) -> tuple[list[MergedProduct], str | None]:
+def _merge(plan: BatchPlan, dst_crs: str | None, progress: Progress | None) -> tuple[list[MergedProduct], str | None]:
     """Merged products over the current results; a merge error is reported, not raised."""
     latest = latest_ok(read_records(plan.output_dir))
     records = [latest[i.scene_id] for i in plan.items if up_to_date(plan, i, latest.get(i.scene_id))]
     try:
-        return merge_outputs(plan.output_dir, records, dst_crs), None
+        return merge_outputs(plan.output_dir, records, dst_crs, progress), None
     except Exception as exc:  # noqa: BLE001 - the scenes are done; say what failed and exit 1
         logger.error("merging the products failed: %s", one_line(exc))
         return [], one_line(exc)

@@ -1,50 +1,93 @@
-"""Merged products of a batch, per expression, in ``OUTDIR/merged/``:
+"""Merged products of a batch, per expression and per group of scenes, in ``OUTDIR/merged/``.
 
-- ``<slug>.mask.vrt``: a VRT mosaic of the scenes' mask COGs (:mod:`.vrt`). Masks in
-  another CRS than the target are first reprojected (nearest neighbour) into mask COGs
-  under ``merged/warped/`` (rebuilt only when their source is newer);
-- ``<slug>.gpkg``: every scene's polygons in one GeoPackage layer, reprojected to the
-  target CRS, with a ``scene_id`` attribute (the engine's own ``scene`` attribute, the
-  file name, is kept).
+Scenes are grouped by CRS and pixel size (:mod:`.groups`), each group named by a tag
+such as ``epsg32633-0.5m``:
 
-The target CRS is ``dst_crs`` when given, else the CRS most scenes have. Scenes without
-a CRS cannot be placed and are left out of both products, with a warning.
+- ``<slug>.<crs>-<res>.mask.vrt``: per group, a VRT mosaic of its scenes' mask COGs
+  (:mod:`.vrt`) on one grid; masks in another CRS than the product's (``--dst-crs``)
+  are first reprojected (nearest neighbour) into mask COGs under ``merged/warped/``
+  (:mod:`.reproject`). Skipped, with one line saying why, when the group's scenes are
+  far apart;
+- ``<slug>.<crs>.gpkg``: per CRS, every scene's polygons in one GeoPackage layer, with a
+  ``scene_id`` attribute (the engine's own ``scene`` attribute, the file name, is kept).
+  Polygons have no pixel size: the groups of one CRS share it.
+
+The product CRS is ``dst_crs`` when given (everything is reprojected into it), else each
+scene's own (nothing is reprojected). Scenes without a CRS cannot be placed and are left
+out, with a warning. Products of earlier merges of the same expression that this merge
+does not write again (a group that no longer exists, a mosaic now skipped) are removed.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import tempfile
-from collections import Counter
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from geocrobim.batch.groups import Group, Placed, group_scenes, resolution_text
 from geocrobim.batch.items import MERGED_DIR
+from geocrobim.batch.reproject import MASK_NODATA, group_grid, in_crs, place
 from geocrobim.batch.vrt import write_vrt
 from geocrobim.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
-#: The masks' nodata (geocrobim.inference.masks.MASK_NODATA; not imported: it pulls in torch).
-MASK_NODATA = 255
 _MASK_SUFFIX = ".mask.tif"
+#: What a merged product's name looks like after ``<slug>``: ``.epsg32633-0.5m.mask.vrt``,
+#: ``.epsg32633.gpkg`` (and ``.qml``), or the names before groups (``.mask.vrt``, ``.gpkg``).
+_PRODUCT_NAME = re.compile(r"(\.(epsg\d+|crs-[0-9a-f]{8})(-[0-9.x]+(m|deg)?)?)?\.(mask\.vrt|gpkg|qml)")
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
 class MergedProduct:
-    """The merged outputs of one expression (paths absolute; ``mask`` None if no mask could be placed)."""
+    """The merged outputs of one group of scenes of one expression (paths absolute).
+
+    Attributes:
+        expression: the expression.
+        group: the group's tag in file names (``epsg32633-0.5m``).
+        crs: the products' CRS (``EPSG:32633``).
+        resolution: the mosaic's ``(x, y)`` pixel size, in the CRS's units.
+        resolution_text: the same with its unit (``0.5 m``).
+        scene_ids: the group's scenes.
+        mask: the VRT mosaic; None when it was skipped.
+        mask_skipped: why there is no mosaic (the scenes are far apart), else None.
+        vector: the GeoPackage with the polygons of every scene in ``crs`` (this group's and
+            the other groups' of the same CRS; ``scene_id`` tells them apart).
+    """
 
     expression: str
+    group: str
+    crs: str
+    resolution: tuple[float, float]
+    resolution_text: str
+    scene_ids: tuple[str, ...]
     mask: Path | None
+    mask_skipped: str | None
     vector: Path
-    scenes: int
+
+    @property
+    def scenes(self) -> int:
+        return len(self.scene_ids)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"expression": self.expression, "mask": None if self.mask is None else str(self.mask),
-                "vector": str(self.vector), "scenes": self.scenes}
+        """The product in the ``--json`` summary."""
+        return {
+            "expression": self.expression, "group": self.group, "crs": self.crs, "resolution": list(self.resolution),
+            "scenes": self.scenes, "scene_ids": list(self.scene_ids),
+            "mask": None if self.mask is None else str(self.mask), "mask_skipped": self.mask_skipped,
+            "vector": str(self.vector),
+        }
+
+    def line(self) -> str:
+        """One line for people: the group, then where its mosaic and polygons are."""
+        mask = f"mosaic {self.mask}" if self.mask is not None else f"no mosaic, {self.mask_skipped}"
+        return (f"merged {self.expression!r} [{self.crs}, {self.resolution_text}, {self.scenes} scene(s)]: "
+                f"{mask}; polygons {self.vector}")
 
 
 @dataclass(frozen=True)
@@ -56,50 +99,55 @@ class _Entry:
 
 
 def merge_outputs(
-    output_dir: Path, records: Sequence[dict[str, Any]], dst_crs: str | None = None
+    output_dir: Path,
+    records: Sequence[dict[str, Any]],
+    dst_crs: str | None = None,
+    progress: Progress | None = None,
 ) -> list[MergedProduct]:
     """Build the merged products from completed ledger records.
 
     Args:
         output_dir: the batch's output folder.
         records: one completed (``status == "ok"``) record per scene to include.
-        dst_crs: target CRS (anything pyproj understands), None: the most common one.
+        dst_crs: product CRS (anything pyproj understands); None: each scene's own.
+        progress: ``(done, total)`` callback over the scene files read (one per scene per
+            mosaic, one per scene per GeoPackage).
 
     Returns:
-        One product per expression, in order of first appearance.
+        One product per expression and group, expressions in order of first appearance,
+        groups by CRS and pixel size.
 
     Raises:
         UsageError: ``dst_crs`` is not a CRS.
     """
-    from rasterio.crs import CRS
-    from rasterio.errors import CRSError
-
-    groups = _group(output_dir, records)
-    if not groups:
+    target = _target(dst_crs)
+    by_expression = _by_expression(output_dir, records)
+    if not by_expression:
         return []
-    try:
-        target = CRS.from_user_input(dst_crs) if dst_crs else _most_common(groups)
-    except (CRSError, ValueError) as exc:
-        raise UsageError(f"--dst-crs {dst_crs!r} is not a CRS ({exc}); give e.g. EPSG:3857") from None
     folder = output_dir / MERGED_DIR
     folder.mkdir(exist_ok=True)
+    plans = [(slug, expression, group_scenes(_placed(expression, entries, target)))
+             for slug, (expression, entries) in _unique_slugs(by_expression).items()]
+    ticks = _Ticks(progress, sum(_steps(groups) for _, _, groups in plans))
     products = []
-    for slug, (expression, entries) in _unique_slugs(groups).items():
-        placed = [e for e in entries if e.crs is not None]
-        for entry in entries:
-            if entry.crs is None:
-                logger.warning("scene %s has no CRS; the merged %r products leave it out", entry.scene_id, expression)
-        mask = None
-        if placed and target is not None:
-            grid = _native_grid(placed, target)
-            sources = [_in_crs(e, target, folder / "warped", grid) for e in placed]
-            mask = write_vrt(sources, folder / f"{slug}.mask.vrt", nodata=MASK_NODATA)
-        vector = _merge_vectors(placed, target, folder / f"{slug}.gpkg")
-        products.append(MergedProduct(expression, mask, vector, len(placed)))
+    for slug, expression, groups in plans:
+        made = _merge_expression(folder, slug, expression, groups, ticks)
+        _remove_stale(folder, slug, {p for m in made for p in (m.mask, m.vector) if p is not None})
+        products += made
     return products
 
 
-def _group(output_dir: Path, records: Sequence[dict[str, Any]]) -> dict[str, list[_Entry]]:
+def _target(dst_crs: str | None) -> Any | None:
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
+    try:
+        return CRS.from_user_input(dst_crs) if dst_crs else None
+    except (CRSError, ValueError) as exc:
+        raise UsageError(f"--dst-crs {dst_crs!r} is not a CRS ({exc}); give e.g. EPSG:3857") from None
+
+
+def _by_expression(output_dir: Path, records: Sequence[dict[str, Any]]) -> dict[str, list[_Entry]]:
     groups: dict[str, list[_Entry]] = {}
     for record in sorted(records, key=lambda r: r["scene_id"]):
         for result in record.get("results", []):
@@ -109,11 +157,15 @@ def _group(output_dir: Path, records: Sequence[dict[str, Any]]) -> dict[str, lis
     return groups
 
 
-def _most_common(groups: dict[str, list[_Entry]]) -> Any:
-    from rasterio.crs import CRS
-
-    counts = Counter(e.crs for entries in groups.values() for e in entries if e.crs is not None)
-    return CRS.from_user_input(counts.most_common(1)[0][0]) if counts else None
+def _placed(expression: str, entries: Sequence[_Entry], target: Any | None) -> list[Placed]:
+    """The entries with a CRS, placed in the product CRS; the others are named and left out."""
+    placed = []
+    for entry in entries:
+        if entry.crs is None:
+            logger.warning("scene %s has no CRS; the merged %r products leave it out", entry.scene_id, expression)
+        else:
+            placed.append(place(entry.scene_id, entry.mask, entry.vector, target))
+    return placed
 
 
 def _unique_slugs(groups: dict[str, list[_Entry]]) -> dict[str, tuple[str, list[_Entry]]]:
@@ -131,100 +183,91 @@ def _unique_slugs(groups: dict[str, list[_Entry]]) -> dict[str, tuple[str, list[
     return out
 
 
-def _native_grid(entries: Sequence[_Entry], target: Any) -> tuple[float, float, float, float] | None:
-    """``(x0, y0, res_x, res_y)``: a pixel corner and the finest pixel size among masks
-    already in ``target``; warped masks are put on that grid, so the mosaic need not
-    resample anything."""
-    import rasterio
+class _Ticks:
+    """Counts merge steps and reports them to a ``(done, total)`` progress callback."""
 
-    grids = []
-    for entry in entries:
-        with rasterio.open(entry.mask) as src:
-            if src.crs == target:
-                grids.append((src.transform.c, src.transform.f, *src.res))
-    return min(grids, key=lambda g: (g[2], g[3])) if grids else None
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+        if progress is not None:
+            progress(0, total)
 
-
-def _in_crs(entry: _Entry, target: Any, warped: Path, grid: tuple[float, float, float, float] | None) -> Path:
-    """The entry's mask, or its reprojection into ``target`` (cached by modification time)."""
-    import rasterio
-
-    with rasterio.open(entry.mask) as src:
-        if src.crs == target:
-            return entry.mask
-    out = warped / entry.scene_id / entry.mask.name
-    if out.exists() and out.stat().st_mtime >= entry.mask.stat().st_mtime:
-        with rasterio.open(out) as done:
-            if done.crs == target and (grid is None or _on_grid(done.transform, grid)):
-                return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _warp_mask(entry.mask, out, target, grid)
-    return out
+    def __call__(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
-def _on_grid(transform: Any, grid: tuple[float, float, float, float]) -> bool:
-    x0, y0, res_x, res_y = grid
-    steps = ((transform.c - x0) / res_x, (y0 - transform.f) / res_y)
-    return (transform.a, -transform.e) == (res_x, res_y) and all(abs(s - round(s)) < 1e-6 for s in steps)
+def _steps(groups: Sequence[Group]) -> int:
+    """Scene files a merge reads: each mosaic's masks and every scene's vector file."""
+    return sum(len(g.members) * (1 if g.sparse_reason() else 2) for g in groups)
 
 
-def _snap(transform: Any, width: int, height: int, grid: tuple[float, float, float, float]) -> tuple[Any, int, int]:
-    """The smallest window of ``grid`` covering a transform's extent."""
-    from affine import Affine
-
-    x0, y0, res_x, res_y = grid
-    left, top = transform.c, transform.f
-    right, bottom = left + width * transform.a, top + height * transform.e
-    col0, row0 = math.floor((left - x0) / res_x + 1e-9), math.floor((y0 - top) / res_y + 1e-9)
-    col1, row1 = math.ceil((right - x0) / res_x - 1e-9), math.ceil((y0 - bottom) / res_y - 1e-9)
-    return Affine(res_x, 0.0, x0 + col0 * res_x, 0.0, -res_y, y0 - row0 * res_y), col1 - col0, row1 - row0
-
-
-def _warp_mask(source: Path, out: Path, target: Any, grid: tuple[float, float, float, float] | None) -> None:
-    import rasterio
-    from rasterio.enums import Resampling
-    from rasterio.warp import calculate_default_transform, reproject
-
-    from geocrobim.raster import atomic_path, write_cog
-
-    with rasterio.open(source) as src, tempfile.TemporaryDirectory(dir=out.parent, prefix=".warp-") as tmp:
-        transform, width, height = calculate_default_transform(src.crs, target, src.width, src.height, *src.bounds)
-        if grid is not None:  # the extent, on the mosaic's grid and at its resolution
-            transform, width, height = _snap(transform, width, height, grid)
-        profile = {
-            "driver": "GTiff", "dtype": "uint8", "count": 1, "crs": target, "transform": transform, "width": width,
-            "height": height, "nodata": MASK_NODATA, "tiled": True, "blockxsize": 256, "blockysize": 256,
-            "compress": "deflate",
-        }
-        plain = Path(tmp) / "warped.tif"
-        with rasterio.open(plain, "w", **profile) as dst:
-            reproject(
-                rasterio.band(src, 1), rasterio.band(dst, 1), src_nodata=MASK_NODATA, dst_nodata=MASK_NODATA,
-                resampling=Resampling.nearest, init_dest_nodata=True,
-            )
-        with atomic_path(out, overwrite=True) as final:
-            write_cog(plain, final, nodata=MASK_NODATA, resampling="nearest")
+def _merge_expression(folder: Path, slug: str, expression: str, groups: Sequence[Group],
+                      ticks: _Ticks) -> list[MergedProduct]:
+    """The mosaic of each group and the GeoPackage of each CRS, for one expression."""
+    vectors: dict[str, Path] = {}
+    for crs_tag in dict.fromkeys(g.crs_tag for g in groups):
+        members = [m for g in groups if g.crs_tag == crs_tag for m in g.members]
+        crs = next(g.crs for g in groups if g.crs_tag == crs_tag)
+        vectors[crs_tag] = _merge_vectors(members, crs, folder / f"{slug}.{crs_tag}.gpkg", ticks)
+    products = []
+    for group in groups:
+        reason = group.sparse_reason()
+        mask = None
+        if reason is None:
+            mask = _mosaic(group, folder / f"{slug}.{group.tag}.mask.vrt", ticks)
+        else:
+            logger.warning("merged %r %s: no mosaic, %s; their masks stay in their scene folders, "
+                           "their polygons are in %s", expression, group.tag, reason, vectors[group.crs_tag].name)
+        products.append(MergedProduct(
+            expression, group.tag, group.crs_name, group.res, resolution_text(group.res, group.crs),
+            tuple(m.scene_id for m in group.members), mask, reason, vectors[group.crs_tag],
+        ))
+    return products
 
 
-def _merge_vectors(entries: Sequence[_Entry], target: Any, path: Path) -> Path:
+def _mosaic(group: Group, path: Path, ticks: _Ticks) -> Path:
+    """The group's VRT mosaic at ``path``; masks in another CRS reprojected onto its grid first."""
+    grid = group_grid(group)
+    sources = []
+    for member in group.members:
+        sources.append(in_crs(member, path.parent / "warped", grid))
+        ticks()
+    return write_vrt(sources, path, nodata=MASK_NODATA)
+
+
+def _remove_stale(folder: Path, slug: str, keep: set[Path]) -> None:
+    """Remove the products of ``slug`` that this merge did not write (and their styles)."""
+    keep_stems = {p.name.split(".mask.vrt")[0].removesuffix(".gpkg") for p in keep}
+    for path in folder.glob(f"{slug}.*"):
+        rest = path.name[len(slug):]
+        if path.is_file() and path not in keep and _PRODUCT_NAME.fullmatch(rest):
+            if path.suffix == ".qml" and path.name.removesuffix(".qml") in keep_stems:
+                continue
+            logger.info("removing %s, a merged product of an earlier run that this merge replaces", path.name)
+            path.unlink()
+
+
+def _merge_vectors(scenes: Sequence[Placed], target: Any, path: Path, ticks: _Ticks) -> Path:
+    """Every scene's polygons in one layer in ``target``, with its ``scene_id``."""
     import geopandas as gpd
     import pandas as pd
+    import rasterio
 
     from geocrobim.vector import write_vector
 
     frames = []
-    for entry in entries:
-        if entry.vector.suffix == ".parquet":
-            layer = gpd.read_parquet(entry.vector)
+    for scene in scenes:
+        if scene.vector.suffix == ".parquet":
+            layer = gpd.read_parquet(scene.vector)
         else:  # a GeoPackage also holds the layer_styles table: name the layer (the engine names it by the file)
-            layer = gpd.read_file(entry.vector, layer=entry.vector.stem if entry.vector.suffix == ".gpkg" else None)
-        if layer.crs is None:
-            layer = layer.set_crs(entry.crs)
+            layer = gpd.read_file(scene.vector, layer=scene.vector.stem if scene.vector.suffix == ".gpkg" else None)
+        if layer.crs is None:  # a format without CRS: the scene's, which its mask has
+            with rasterio.open(scene.mask) as src:
+                layer = layer.set_crs(src.crs)
         layer = layer.to_crs(target)
-        layer.insert(0, "scene_id", entry.scene_id)
+        layer.insert(0, "scene_id", scene.scene_id)
         frames.append(layer)
-    if frames:
-        merged = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=target)
-    else:
-        merged = gpd.GeoDataFrame({"scene_id": []}, geometry=gpd.GeoSeries([], crs=target), crs=target)
+        ticks()
+    merged = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=target)
     return write_vector(merged, path, format="gpkg", layer=path.stem, overwrite=True)

@@ -26,7 +26,8 @@ class BatchSummary:
         lost: attempts lost with their worker (and retried).
         duration_s: wall-clock seconds.
         failures: ``(scene_id, error)`` per failed item.
-        merged: the merged products (empty for a sharded run or ``merge=False``).
+        merged: the merged products, one per expression and group of scenes (CRS, pixel
+            size); empty for a sharded run or ``merge=False``.
         merge_error: why building the merged products failed, if it did.
     """
 
@@ -85,8 +86,7 @@ class BatchSummary:
         out += [f"  failed: {scene}: {error}" for scene, error in self.failures]
         if self.merge_error:
             out.append(f"  merging failed: {self.merge_error}")
-        out += [f"  merged {m.expression!r}: {m.mask or 'no mask'}, {m.vector} ({m.scenes} scenes)"
-                for m in self.merged]
+        out += [f"  {m.line()}" for m in self.merged]
         if self.shard is not None:
             out.append("  sharded run: merge the shards' products with --merge-only once every shard has finished")
         return out

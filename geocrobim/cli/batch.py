@@ -36,7 +36,7 @@ from geocrobim.cli.flags import options_from_flags, segment_flags
 @click.option("--retries", type=int, default=2, show_default=True, help="Extra attempts for a scene whose worker died.")
 @click.option("--hash", "hash_mode", type=click.Choice(HASH_MODES), default="quick", show_default=True,
               help="Input hash for --resume: quick (size + first/last MiB) or full (every byte).")
-@click.option("--dst-crs", help="CRS of the merged products [default: the most common scene CRS].")
+@click.option("--dst-crs", help="Reproject the merged products into this CRS [default: each scene's own CRS].")
 @click.option("--no-merge", is_flag=True, help="Do not build the merged VRT and GeoPackage.")
 @click.option("--merge-only", is_flag=True,
               help="Only build the merged products from finished results (after a job array).")
@@ -68,9 +68,11 @@ def batch(
     """Segment every scene of INPUTS: folders, globs, rasters, manifests (.csv, .yaml, .jsonl) or STAC (.json).
 
     Writes OUTDIR/<scene-id>/ per scene (the `segment` outputs, all or nothing), a ledger
-    (OUTDIR/ledger.jsonl, one record per attempt), and per expression OUTDIR/merged/<slug>.mask.vrt
-    and <slug>.gpkg (polygons of all scenes with a scene_id, in --dst-crs). Exit code 1 if a
-    scene failed; the others still complete.
+    (OUTDIR/ledger.jsonl, one record per attempt), and per expression merged products in
+    OUTDIR/merged/: a mosaic per group of scenes with one CRS and pixel size
+    (<slug>.epsg32633-0.5m.mask.vrt; none for scenes far apart) and the polygons of all scenes
+    of a CRS with their scene_id (<slug>.epsg32633.gpkg). Exit code 1 if a scene failed; the
+    others still complete.
 
     \b
     $ geocrobim batch archive/ -e "the large pond" -o out --workers 2
@@ -92,18 +94,20 @@ def batch(
         click.echo(json.dumps(plan.to_dict(), indent=2))
         return
     if merge_only:
-        products = merge_batch(items, output_dir, options=options, dst_crs=dst_crs)
+        with progress_bar("merge", unit="file") as merge_progress:
+            products = merge_batch(items, output_dir, options=options, dst_crs=dst_crs, progress=merge_progress)
         if as_json:
             click.echo(json.dumps([p.to_dict() for p in products], indent=2))
         elif not verbosity()[1]:
             for product in products:
-                click.echo(f"merged {product.expression!r}: {product.mask}, {product.vector}", err=True)
+                click.echo(product.line(), err=True)
         return
-    with progress_bar("batch", unit="scene") as progress:
+    with progress_bar("batch", unit="scene") as progress, progress_bar("merge", unit="file") as merge_progress:
         summary = run_batch(
             items, output_dir, options=options, executor=executor,
             workers=workers, address=address, shard=shard, resume=resume, overwrite=overwrite, retries=retries,
             hash_mode=hash_mode, dst_crs=dst_crs, merge=not no_merge, progress=progress,
+            merge_progress=merge_progress,
         )
     if not verbosity()[1]:
         for line in summary.lines():

@@ -39,6 +39,7 @@ from geocrobim.inference.quicklook_canvas import QuicklookCanvas
 from geocrobim.inference.read_plan import plan_reading
 from geocrobim.inference.result import ExpressionResult, SegmentResult
 from geocrobim.raster import (
+    QuicklookCaption,
     Scene,
     Stretch,
     compute_stretch,
@@ -351,7 +352,9 @@ class _Run:
                     format=self.options.vector_format, layer=paths.vector.stem,
                 )
                 write_quicklook(
-                    stage.path(paths.quicklook), src, scene, self.stretch, stage.path(paths.mask), background=background
+                    stage.path(paths.quicklook), src, scene, self.stretch, stage.path(paths.mask), background=background,
+                    caption=QuicklookCaption(result.expression, result.score, result.instances, result.note),
+                    focus=_best_bounds(kept),
                 )
                 result.timings["write_s"] = time.perf_counter() - t
         self.timings["write_s"] = time.perf_counter() - t0
@@ -404,3 +407,11 @@ def _coarse_gsd(factor: float | None, source_gsd: float | None) -> float | None:
     if factor is None or source_gsd is None:
         return None
     return round(factor * source_gsd, 4)
+
+
+def _best_bounds(kept: PolygonTable) -> tuple[float, float, float, float] | None:
+    """``(left, bottom, right, top)`` of the best kept instance (the first), for the quicklook's detail."""
+    if not len(kept):
+        return None
+    left, bottom, right, top = kept.geometries[0].bounds
+    return float(left), float(bottom), float(right), float(top)

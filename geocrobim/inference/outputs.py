@@ -6,7 +6,8 @@ Per expression, in the output folder::
     <scene-stem>.<slug>.mask.tif.qml    QGIS style for the mask
     <scene-stem>.<slug>.prob.tif        uint8 0-255 probability COG (with --probabilities)
     <scene-stem>.<slug>.<ext>           instances as polygons (gpkg, geojson, shp, fgb, parquet)
-    <scene-stem>.<slug>.quicklook.png   mask outline over the downsampled scene
+    <scene-stem>.<slug>.quicklook.png   the object on the scene, a detail if it is small, a caption
+                                        (expression, score, scale): geocrobim.raster.quicklook
 
 Every file of a run is first written into a hidden staging folder inside the output
 folder (same filesystem, so the final ``os.replace`` is atomic per file) and moved to

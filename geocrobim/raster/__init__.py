@@ -25,7 +25,7 @@ from geocrobim.raster.blend import blend_weights
 from geocrobim.raster.cog import write_cog
 from geocrobim.raster.grid import make_grid, validate_tiling
 from geocrobim.raster.output import atomic_path, check_output_path, ensure_output_dir
-from geocrobim.raster.quicklook import render_quicklook, write_quicklook
+from geocrobim.raster.quicklook import QuicklookCaption, render_quicklook, write_quicklook
 from geocrobim.raster.reading import Stretch, read_decimated, read_valid, read_window
 from geocrobim.raster.scene import SUPPORTED_DTYPES, Scene, open_scene
 from geocrobim.raster.stitch import Stitcher
@@ -33,6 +33,7 @@ from geocrobim.raster.stretch import compute_stretch
 
 __all__ = [
     "SUPPORTED_DTYPES",
+    "QuicklookCaption",
     "Scene",
     "Stitcher",
     "Stretch",

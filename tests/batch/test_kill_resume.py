@@ -48,7 +48,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_outputs(reference, archive,
     assert actual.keys() == expected.keys()
     for name in expected:
         np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
-    vrt = "merged/the-white-building.mask.vrt"
+    vrt = "merged/the-white-building.epsg32633-0.5m.mask.vrt"
     assert (out / vrt).read_text() == (reference["out"] / vrt).read_text()
     ok = [r["scene_id"] for r in item_records(out) if r["status"] == "ok"]
     assert sorted(ok) == sorted(set(ok)) and len(ok) == 6  # each scene completed exactly once

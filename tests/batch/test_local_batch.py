@@ -71,12 +71,17 @@ def test_ledger_has_one_complete_record_per_scene(reference, archive, checkpoint
     assert records[0]["options"]["coarse"] is False and records[-1]["ok"] == 6
 
 
-def test_merged_mask_vrt_covers_every_scene_in_the_target_crs(reference, archive):
+def test_merged_mask_vrts_cover_their_groups_in_the_target_crs(reference, archive):
     out = reference["out"]
-    vrt = out / "merged" / f"{SLUG}.mask.vrt"
+    groups = {p["group"]: p["scene_ids"] for p in reference["summary"]["merged"]}
+    assert groups == {"epsg32633-0.5m": [s for s in SCENE_IDS if s != "tile_e"], "epsg32633-1m": ["tile_e"]}
+    with rasterio.open(out / "merged" / f"{SLUG}.epsg32633-1m.mask.vrt") as alone:  # the 1 m scene: its own mosaic
+        assert alone.res == (1.0, 1.0) and alone.shape == (64, 64)
+        np.testing.assert_array_equal(alone.read(1), read_mask(out / "tile_e" / f"tile_e.{SLUG}.mask.tif"))
+    vrt = out / "merged" / f"{SLUG}.epsg32633-0.5m.mask.vrt"
     bounds = []
     for tif in sorted(archive.rglob("*.tif")):
-        if ".hidden" in tif.parts:
+        if ".hidden" in tif.parts or tif.stem == "tile_e":
             continue
         with rasterio.open(tif) as src:
             bounds.append(rasterio.warp.transform_bounds(src.crs, DST_CRS, *src.bounds))
@@ -100,7 +105,7 @@ def test_merged_mask_vrt_covers_every_scene_in_the_target_crs(reference, archive
 
 def test_merged_geopackage_has_every_scene_in_the_dst_crs(reference):
     out = reference["out"]
-    layer = gpd.read_file(out / "merged" / f"{SLUG}.gpkg", layer=SLUG)
+    layer = gpd.read_file(out / "merged" / f"{SLUG}.epsg32633.gpkg", layer=f"{SLUG}.epsg32633")
     assert layer.crs.to_epsg() == 32633
     per_scene = {}
     for scene_id in SCENE_IDS:

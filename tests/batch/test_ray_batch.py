@@ -77,5 +77,5 @@ def test_ray_batch_survives_the_loss_of_a_worker_node(cluster, scenes, checkpoin
         names = sorted(p.name for p in (out / f"s{n}").iterdir())
         assert names == sorted(f"s{n}.the-white-building.{e}" for e in SCENE_FILES)
     assert temp_leftovers(out) == []
-    with rasterio.open(out / "merged" / "the-white-building.mask.vrt") as mosaic:
+    with rasterio.open(out / "merged" / "the-white-building.epsg32633-0.5m.mask.vrt") as mosaic:
         assert mosaic.crs.to_epsg() == 32633 and (mosaic.width, mosaic.height) == (256 * SCENES, 256)

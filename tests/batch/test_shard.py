@@ -88,7 +88,7 @@ def test_two_shard_runs_equal_the_whole_run(reference, archive, checkpoint, tmp_
     assert sorted(done) == SCENE_IDS  # disjoint and complete
     merged = invoke(*batch_args(archive, out, checkpoint, "--merge-only", "--dst-crs", DST_CRS, "--json"))
     assert merged.exit_code == 0, merged.output
-    assert [p["scenes"] for p in json.loads(merged.stdout)] == [6]
+    assert [p["scenes"] for p in json.loads(merged.stdout)] == [5, 1]  # the 0.5 m scenes, the 1 m one
     assert result_files(out) == result_files(reference["out"])
     expected = masks_of(reference["out"])
     for name, mask in masks_of(out).items():

@@ -170,8 +170,9 @@ def test_a_manifest_batch_and_a_stac_batch_run(archive, checkpoint, tmp_path):
                     "--no-coarse", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["ok"] == 2 and sorted(m["expression"] for m in summary["merged"]) == ["the dark field", EXPR]
-    assert {m["expression"]: m["scenes"] for m in summary["merged"]} == {EXPR: 2, "the dark field": 1}
+    groups = sorted((m["expression"], m["group"], m["scene_ids"]) for m in summary["merged"])
+    assert summary["ok"] == 2 and groups == [  # tile_a at 0.5 m, tile_e at 1 m: one mosaic each
+        ("the dark field", "epsg32633-0.5m", ["a"]), (EXPR, "epsg32633-0.5m", ["a"]), (EXPR, "epsg32633-1m", ["tile_e"])]
     assert sorted(p.name for p in (tmp_path / "out" / "a").glob("*.mask.tif")) == [
         "tile_a.the-dark-field.mask.tif", "tile_a.the-white-building.mask.tif"]
 

@@ -12,11 +12,13 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
+from PIL import Image
 from rio_cogeo.cogeo import cog_validate
 
 from geocrobim.errors import OutputError
 from geocrobim.inference import segment_raster
 from geocrobim.inference.masks import MASK_NODATA
+from geocrobim.raster.quicklook_draw import OUTLINE
 
 DATA = Path(__file__).resolve().parents[1] / "real_rasters"
 
@@ -56,7 +58,12 @@ def test_outputs_land_on_the_input_grid(geotiff, stub, make_squares, tmp_path):
     assert layer.area_m2.iloc[0] == pytest.approx(40 * 40 * 0.25)
     assert set(layer.columns) >= {"expression", "score", "area_m2", "model_id", "scene", "geometry"}
     assert layer.expression.iloc[0] == "the bright square" and layer.scene.iloc[0] == scene.name
-    assert paths.quicklook.stat().st_size > 0 and paths.mask.with_suffix(".qml").exists()
+    assert paths.mask.with_suffix(".qml").exists()
+    with Image.open(paths.quicklook) as quicklook:  # 3x (a small scene), with a caption band below
+        picture = np.asarray(quicklook.convert("RGB"))
+    assert picture.shape[1] == 480 and picture.shape[0] > 360 + 40
+    rows, cols = np.nonzero((picture == OUTLINE).all(axis=-1))
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (120, 239, 180, 299)  # the square, outlined
     assert files_in(tmp_path / "out") == sorted(
         [paths.mask.name, paths.mask.with_suffix(".qml").name, paths.probabilities.name,
          paths.probabilities.with_suffix(".qml").name, paths.vector.name, paths.vector.with_suffix(".qml").name,
