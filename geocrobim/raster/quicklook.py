@@ -8,7 +8,7 @@ Layout, top to bottom, left to right::
     | [cyan box: the detail]    |   | resolution|
     +---------------------------+   +-----------+
     | "the expression"                           |   caption band
-    | found: score 0.83, 1 instance              |   (or: nothing found, and why)
+    | found: score 0.83, 1 instance              |   (or: not found, and why)
     | |----| 100 m   overview 1 px = 4 m; ...    |
     +--------------------------------------------+
 
@@ -80,7 +80,8 @@ class QuicklookCaption:
 
     Attributes:
         expression: the sentence.
-        score: the best instance's score; None when nothing was found.
+        score: the best instance's score (also when it was rejected under the threshold); None
+            when there was no candidate at all.
         instances: instances kept.
         note: why nothing was found (the engine's note), if known.
     """
@@ -92,8 +93,9 @@ class QuicklookCaption:
 
     def lines(self) -> list[str]:
         """The expression line and the result line."""
-        if self.score is None:
-            result = f"nothing found: {self.note}" if self.note else "nothing found"
+        if self.instances == 0:
+            # The engine's notes already say "not found: ..." with the reason.
+            result = self.note if self.note else "not found"
         else:
             result = f"found: score {self.score:.2f}, {self.instances} instance{'s' if self.instances != 1 else ''}"
         return [f'"{self.expression}"', result]

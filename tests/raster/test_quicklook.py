@@ -76,9 +76,11 @@ def test_the_caption_band_says_what_was_found_with_a_scale_bar(geotiff):
 
 
 def test_nothing_found_is_said_in_the_caption(geotiff):
-    nothing = QuicklookCaption("the pond", None, 0, "no pixel reached probability 0.5: empty mask, empty layer")
-    assert nothing.lines()[1] == "nothing found: no pixel reached probability 0.5: empty mask, empty layer"
-    assert QuicklookCaption("the pond", None).lines()[1] == "nothing found"
+    nothing = QuicklookCaption("the pond", None, 0, "not found: no pixel reached probability 0.5: empty mask, empty layer")
+    assert nothing.lines()[1] == "not found: no pixel reached probability 0.5: empty mask, empty layer"
+    assert QuicklookCaption("the pond", None).lines()[1] == "not found"
+    rejected = QuicklookCaption("the pond", 0.12, 0, "not found: the best candidate (score 0.12, at 5.0, 6.0) is under ...")
+    assert rejected.lines()[1].startswith("not found: the best candidate (score 0.12")  # never "found: ... 0 instances"
     scene = open_scene(geotiff(np.full((3, 200, 250), 120, np.uint8)))
     empty = geotiff(np.zeros((1, 200, 250), np.uint8), name="empty.tif", nodata=255)
     with scene.open() as src:
