@@ -17,6 +17,10 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from geocrobim.compat import ensure_torchvision_importable
+
+ensure_torchvision_importable()  # before timm/transformers import torchvision
+
 import torch
 from torch import nn
 from transformers import BertConfig, BertModel, BertTokenizer
