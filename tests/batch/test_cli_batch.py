@@ -50,6 +50,11 @@ def test_bad_options_are_refused_before_anything_is_written(archive, checkpoint,
         assert not (tmp_path / "out").exists()
 
 
+def test_a_sentence_given_as_an_input_points_to_e(archive, checkpoint, tmp_path):
+    result = invoke("batch", str(archive), "the large pond", "-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint))
+    assert_one_line_error(result, 1, "expressions go with -e, e.g. -e 'the large pond'")
+
+
 def test_missing_input_and_checkpoint_are_one_line_errors(archive, checkpoint, tmp_path):
     assert_one_line_error(invoke(*batch_args(tmp_path / "nope", tmp_path / "out", checkpoint)), 1, "not found")
     assert_one_line_error(invoke(*batch_args(archive, tmp_path / "out", tmp_path / "no-model")), 1, "checkpoint")

@@ -248,6 +248,40 @@ finally:
     assert expressions <= {EXPR}
 
 
+def test_band_files_given_as_expressions_are_refused_with_the_stacking_recipe(geotiff, checkpoint, tmp_path):
+    # `segment b4.tif b3.tif b2.tif "the lake"` used to segment "b3.tif" and "b2.tif" as sentences.
+    bands = [geotiff(np.full((64, 64), 50 * i, np.uint16), name=f"b{i}.tif") for i in (4, 3, 2)]
+    out = tmp_path / "out"
+    result = segment(*bands, "the large lake", "-o", out, checkpoint=checkpoint)
+    assert_one_line_error(result, 2, "looks like a raster file", "gdalbuildvrt -separate stack.vrt",
+                          f"{bands[0]} {bands[1]} {bands[2]}", "geocrobim segment stack.vrt 'the large lake'")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("expression", "refused"),
+    [
+        ("B8A.JP2", True),        # not there, but a raster name
+        ("stack.vrt", True),
+        ("photo.jpeg", True),
+        ("notes", True),          # an existing file (made below), whatever its name
+        ("the pond", False),
+        ("the roof shaped like a .tif", False),  # a sentence, spaces and all
+        ("warehouse", False),     # one word, no such file
+    ],
+)
+def test_which_expressions_look_like_files(expression, refused, scene, checkpoint, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes").write_text("x")
+    out = tmp_path / "out"
+    result = segment(scene, expression, "-o", out, checkpoint=checkpoint)
+    if refused:
+        assert_one_line_error(result, 2, repr(expression), "gdalbuildvrt -separate")
+        assert not out.exists()
+    else:
+        assert result.exit_code == 0, result.output
+
+
 def _cuda_available() -> bool:
     import torch
 
