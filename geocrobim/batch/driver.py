@@ -31,6 +31,7 @@ from geocrobim.batch.summary import BatchSummary
 from geocrobim.batch.worker import STAGING_DIR, JobSpec
 from geocrobim.errors import UsageError, one_line
 from geocrobim.inference.options import SegmentOptions
+from geocrobim.models.device import check_device
 from geocrobim.raster import ensure_output_dir
 
 logger = logging.getLogger(__name__)
@@ -183,6 +184,7 @@ def run_batch(
     started = time.perf_counter()
     options = options or SegmentOptions()
     _check(retries, hash_mode, dst_crs)
+    check_device(options.device)  # before the output folder, and before every worker fails on it
     shard = _shard(shard)
     out = ensure_output_dir(output_dir).resolve()
     plan = plan_batch(items, out, options=options, shard=shard, resume=resume, overwrite=overwrite)

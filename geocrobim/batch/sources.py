@@ -79,8 +79,10 @@ def _expand(entry: str, asset: str | None, skip: list[Path]) -> Iterable[Candida
         return [(path.resolve(), [], path.stem)]
     if glob.has_magic(entry):
         return _glob(entry, skip)
+    # `batch scene.tif "the river"`: a sentence where segment would take it; batch takes -e.
+    hint = f"; expressions go with -e, e.g. -e {entry!r}" if len(entry.split()) > 1 else ""
     raise InputNotFoundError(
-        f"input {entry!r} not found; pass an existing folder, raster, manifest or STAC file, or a glob"
+        f"input {entry!r} not found; pass an existing folder, raster, manifest or STAC file, or a glob{hint}"
     )
 
 

@@ -34,9 +34,10 @@ DATASETS = ("risbench", "rrsisd", "refsegrs", "synthetic")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader workers.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pairs.")
 @click.option("--samples", type=click.IntRange(min=1), default=None, help="Synthetic without --root: number of chips.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout instead of the table.")
 @click.option(
-    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-    help="Write the result as JSON here ('-': print it on stdout instead of the table).",
+    "--json-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write the result as JSON to this file (e.g. before.json, to compare runs).",
 )  # fmt: skip
 @click.option("--record", is_flag=True, help="Also store the metrics in the checkpoint's metadata.json.")
 @handle_errors
@@ -52,6 +53,7 @@ def evaluate(
     workers: int,
     limit: int | None,
     samples: int | None,
+    as_json: bool,
     json_out: Path | None,
     record: bool,
 ) -> None:
@@ -59,13 +61,17 @@ def evaluate(
 
     \b
     $ geocrobim evaluate --checkpoint runs/risbench/export --dataset risbench \\
-        --root /data/RISBench_dataset --split test --json risbench_test.json
-    $ geocrobim evaluate --dataset synthetic --split test          # the default model
+        --root /data/RISBench_dataset --split test --json-out risbench_test.json
+    $ geocrobim evaluate --dataset synthetic --split test --json   # the default model
     """
     from geocrobim.training.evaluation import Split, evaluate_checkpoint, format_table, record_metrics
 
     if samples is not None and (dataset != "synthetic" or root is not None):
         raise UsageError("--samples applies to --dataset synthetic without --root; use --limit to cut a folder")
+    if json_out is not None:  # before the (long) evaluation, not after it
+        from geocrobim.raster import check_output_dir
+
+        check_output_dir(json_out.parent)
     options = {"length": samples} if samples is not None else {}
     with progress_bar("evaluate", unit="pair") as progress:
         result = evaluate_checkpoint(
@@ -73,12 +79,9 @@ def evaluate(
             precision=precision, num_workers=workers, limit=limit, dataset_options=options, progress=progress,
         )  # fmt: skip
     text = json.dumps(result, indent=2)
-    if json_out is not None and str(json_out) == "-":
-        click.echo(text)
-    else:
-        click.echo(format_table(result))
-        if json_out is not None:
-            write_json(json_out, text)
+    if json_out is not None:
+        write_json(json_out, text)
+    click.echo(text if as_json else format_table(result))
     if record:
         record_metrics(result)
 
@@ -89,4 +92,4 @@ def write_json(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text + "\n", encoding="utf-8")
     except OSError as exc:
-        raise OutputError(f"cannot write {path} ({exc.strerror}); choose a writable --json path") from exc
+        raise OutputError(f"cannot write {path} ({exc.strerror}); choose a writable --json-out path") from exc

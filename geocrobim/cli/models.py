@@ -1,8 +1,9 @@
 """``geocrobim models``: the model presets and the shipped default checkpoint.
 
-Parameter counts are computed on torch's meta device (no weights allocated), so even
-the paper-size presets list in well under a second each. The default checkpoint's
-metadata is read from its JSON files only; its weights are not loaded.
+Nothing here imports torch: parameter counts come from the registry's record of each
+preset (measured on torch's meta device and checked by the tests; a preset whose config
+changed is counted afresh), and the default checkpoint's metadata is read from its JSON
+files only. The listing takes about as long as ``geocrobim --help``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from geocrobim.cli._common import handle_errors
 def collect() -> dict[str, Any]:
     """Presets (name, description, parameters, image size, classes) and the default checkpoint."""
     from geocrobim.models.checkpoint import DEFAULT_CHECKPOINT_DIR
-    from geocrobim.models.registry import count_parameters, describe, get_config, list_models
+    from geocrobim.models.registry import describe, get_config, list_models, preset_parameters
 
     presets = []
     for name in list_models():
@@ -28,7 +29,7 @@ def collect() -> dict[str, Any]:
             {
                 "name": name,
                 "description": describe(name),
-                "parameters": count_parameters(config),
+                "parameters": preset_parameters(name),
                 "image_size": config.image_size,
                 "num_classes": config.num_classes,
                 "image_encoder": config.image_encoder.name,
@@ -51,7 +52,8 @@ def default_checkpoint_info(path: Path) -> dict[str, Any]:
     return info
 
 
-def _human(count: int) -> str:
+def human_count(count: int) -> str:
+    """A parameter count as listed: ``5.4 M``, ``239 k``."""
     return f"{count / 1e6:.1f} M" if count >= 1e6 else f"{count / 1e3:.0f} k"
 
 
@@ -61,7 +63,7 @@ def render(info: dict[str, Any]) -> str:
     width = max(len(p["name"]) for p in info["presets"])
     for p in info["presets"]:
         lines.append(
-            f"  {p['name']:<{width}}  {_human(p['parameters']):>9}  {p['image_size']}px  "
+            f"  {p['name']:<{width}}  {human_count(p['parameters']):>9}  {p['image_size']}px  "
             f"{p['num_classes']}-class  {p['description']}"
         )
     default = info["default_checkpoint"]

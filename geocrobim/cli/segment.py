@@ -39,13 +39,21 @@ def segment(
     SCENE.SLUG.quicklook.png, and with --probabilities SCENE.SLUG.prob.tif. Outputs are
     on SCENE's own grid and CRS.
 
+    SCENE is one raster. Bands in separate files (e.g. Landsat's B4, B3, B2) are stacked
+    into one first, and an EXPRESSION that looks like a raster file is refused:
+
+    \b
+    $ gdalbuildvrt -separate stack.vrt b4.tif b3.tif b2.tif
+    $ geocrobim segment stack.vrt "the large lake" --range 0,3000
+
     \b
     $ geocrobim segment scene.tif "the red-roofed warehouse north of the river"
     $ geocrobim segment scene.tif "the large pond" "the stadium" -o out --json
     """
     from geocrobim.inference import segment_raster
-    from geocrobim.inference.expressions import read_expressions_file
+    from geocrobim.inference.expressions import read_expressions_file, refuse_raster_paths
 
+    refuse_raster_paths(scene, expressions)
     texts = list(expressions)
     if expressions_file is not None:
         texts += read_expressions_file(expressions_file)

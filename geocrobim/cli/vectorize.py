@@ -50,7 +50,7 @@ def vectorize(
     $ geocrobim vectorize scene.mask.tif
     $ geocrobim vectorize prob.tif --threshold 128 --min-area 20 --simplify 0.5 -o objects.fgb
     """
-    from geocrobim.vector import check_output, polygonize, resolve_format, write_vector
+    from geocrobim.vector import check_output, polygonize, resolve_format, write_vector, written_crs
 
     start = time.perf_counter()
     if output is None:  # not MASK.gpkg: its .qml sidecar would clash with the raster's
@@ -64,11 +64,12 @@ def vectorize(
         )
     path = write_vector(table, output, format=fmt.name, layer=layer, style=not no_style, overwrite=overwrite)
     seconds = time.perf_counter() - start
+    crs = written_crs(table.crs, fmt.name)  # the file's, not the mask's: GeoJSON is WGS84
     summary = {
         "input": str(mask),
         "output": str(path),
         "format": fmt.name,
-        "crs": table.crs.to_string() if table.crs is not None else None,
+        "crs": crs.to_string() if crs is not None else None,
         "features": len(table),
         "area_m2": round(float(table.columns["area_m2"].sum()), 3),
         "seconds": round(seconds, 3),

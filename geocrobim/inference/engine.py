@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import rasterio
@@ -36,14 +36,14 @@ from geocrobim.inference.options import SegmentOptions
 from geocrobim.inference.outputs import ExpressionPaths, Staging, plan_outputs
 from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coarse_pass, fine_pass, on_cpu
 from geocrobim.inference.quicklook_canvas import QuicklookCanvas
-from geocrobim.inference.read_plan import plan_reading
+from geocrobim.inference.read_plan import ReadPlan, plan_reading
 from geocrobim.inference.result import ExpressionResult, SegmentResult
 from geocrobim.raster import (
     QuicklookCaption,
     Scene,
     Stretch,
+    check_output_dir,
     compute_stretch,
-    ensure_output_dir,
     make_grid,
     open_scene,
     write_cog,
@@ -95,7 +95,7 @@ def segment_raster(
         expressions: one or more referring expressions; each gets its own outputs.
         options: the segment options (checkpoint, device, bands, gsd, ...; see
             :class:`SegmentOptions` for each field and its default).
-        output_dir: folder for the outputs (created if missing).
+        output_dir: folder for the outputs (created when the run starts writing, not before its checks).
         overwrite: replace existing outputs.
         progress: ``(done, total)`` callback over the model windows of both passes.
         predictor: an already loaded Predictor (the options' ``checkpoint`` and ``device``
@@ -118,30 +118,18 @@ def segment_raster(
     with collect() as warned, warnings.catch_warnings():
         # rasterio warns on every open of a raster without georeferencing; one log line says it.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        scene = open_scene(path, options.bands)
-        if scene.paletted and scene.palette is None:
-            # One uint8 paletted band is expanded on read; indices read as brightness in any
-            # other selection would be segmented as nonsense.
-            raise RasterError(
-                f"{scene.path}: band {scene.paletted[0]} holds colour-table indices, not colours, and only a "
-                f"single 8-bit paletted band is expanded on read; expand it to RGB first, e.g. "
-                f"gdal_translate -expand rgb {scene.path.name} {scene.path.stem}-rgb.tif"
-            )
-        if scene.crs is None:
-            name = scene.path.name
-            warn(
-                logger, "%s has no georeference (no CRS): outputs are in pixel space and areas in %s; to place it on "
-                "the map: gdal_translate -a_srs EPSG:<code> -a_ullr <ulx> <uly> <lrx> <lry> %s %s.tif",
-                name, area_unit(scene), name, scene.path.stem,
-            )  # fmt: skip
+        # Everything that can be refused is checked before the model loads (seconds) and
+        # before anything is created: the output folder appears when the run starts writing.
+        scene = _open(path, options)
+        plan = _plan(scene, options, predictor if predictor is not None else _model_facts(options))
         paths = plan_outputs(
             Path(output_dir), scene.path.stem, unique_slugs(texts), vector_format=options.vector_format,
             probabilities=options.probabilities,
         )
         finals = [p for e in paths for p in e.files()]
-        staging = Staging(ensure_output_dir(output_dir), overwrite=overwrite)
-        staging.check(finals)  # refuse before loading the model or reading a pixel
-        run = _Run(scene, texts, paths, _load(predictor, options), staging, options)
+        staging = Staging(check_output_dir(output_dir), overwrite=overwrite)
+        staging.check(finals)
+        run = _Run(scene, texts, paths, _load(predictor, options), staging, options, plan)
         with rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB, GDAL_TIFF_INTERNAL_MASK=True), staging:
             run.execute(progress)
             run.vectorise()
@@ -149,6 +137,58 @@ def segment_raster(
             staging.commit(finals)
     run.timings["total_s"] = time.perf_counter() - started
     return run.result(warned)
+
+
+def _open(path: str | Path, options: SegmentOptions) -> Scene:
+    """Open and check the scene: bands, readability, and a colour table only where it can be read."""
+    scene = open_scene(path, options.bands)
+    if scene.paletted and scene.palette is None:
+        # One uint8 paletted band is expanded on read; indices read as brightness in any
+        # other selection would be segmented as nonsense.
+        raise RasterError(
+            f"{scene.path}: band {scene.paletted[0]} holds colour-table indices, not colours, and only a "
+            f"single 8-bit paletted band is expanded on read; expand it to RGB first, e.g. "
+            f"gdal_translate -expand rgb {scene.path.name} {scene.path.stem}-rgb.tif"
+        )
+    if scene.crs is None:
+        name = scene.path.name
+        warn(
+            logger, "%s has no georeference (no CRS): outputs are in pixel space and areas in %s; to place it on "
+            "the map: gdal_translate -a_srs EPSG:<code> -a_ullr <ulx> <uly> <lrx> <lry> %s %s.tif",
+            name, area_unit(scene), name, scene.path.stem,
+        )  # fmt: skip
+    return scene
+
+
+class _ModelFacts(Protocol):
+    """What the reading plan needs of the model: a loaded predictor or the checkpoint's JSON."""
+
+    @property
+    def tile_size(self) -> int: ...
+    @property
+    def gsd(self) -> float | None: ...
+
+
+def _model_facts(options: SegmentOptions) -> _ModelFacts:
+    """Check the device and the checkpoint, and read the model's input size and GSD, without loading it.
+
+    Raises:
+        UsageError: a device this machine does not have.
+        InputNotFoundError, CheckpointError: no usable checkpoint there.
+    """
+    from geocrobim.models.checkpoint import read_checkpoint_info
+    from geocrobim.models.device import check_device
+
+    check_device(options.device)
+    return read_checkpoint_info(options.checkpoint)
+
+
+def _plan(scene: Scene, options: SegmentOptions, model: _ModelFacts) -> ReadPlan:
+    """The fine pass's tiling and reading GSD; tile and overlap are checked against the model here."""
+    return plan_reading(
+        tile=options.tile_size if options.tile_size is not None else model.tile_size,
+        overlap=options.overlap, source_gsd=scene.gsd_m, model_gsd=model.gsd, gsd=options.gsd,
+    )
 
 
 def _readers(readers: int | None, predictor: PredictorLike) -> int:
@@ -176,9 +216,11 @@ class _Run:
         predictor: PredictorLike,
         staging: Staging,
         options: SegmentOptions,
+        plan: ReadPlan,
     ) -> None:
         self.scene = scene
         self.options = options
+        self.plan = plan
         self.texts = texts
         self.paths = paths
         self.predictor = predictor
@@ -206,11 +248,7 @@ class _Run:
     def execute(self, progress: Callable[[int, int], None] | None) -> None:
         """Stretch, plan, coarse pass, fine pass."""
         t0 = time.perf_counter()
-        scene, predictor, opts = self.scene, self.predictor, self.options
-        plan = plan_reading(
-            tile=opts.tile_size if opts.tile_size is not None else predictor.tile_size,
-            overlap=opts.overlap, source_gsd=scene.gsd_m, model_gsd=predictor.gsd, gsd=opts.gsd,
-        )
+        scene, predictor, opts, plan = self.scene, self.predictor, self.options, self.plan
         with scene.open() as src:
             self.stretch = compute_stretch(src, scene, opts.value_range)
         self.input_report = describe_input(scene, self.stretch, opts.value_range)

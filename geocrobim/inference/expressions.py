@@ -7,14 +7,17 @@ slug of the sentence so that a folder of results stays readable in a file browse
 from __future__ import annotations
 
 import re
+import shlex
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from geocrobim.errors import InputNotFoundError, UsageError
 
 #: Longest slug kept in file names; the rest of the sentence is dropped (a short hash keeps them apart).
 SLUG_MAX = 48
+#: Endings of raster and image files: a one-word "expression" ending so is a file name.
+RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".jp2", ".img", ".png", ".jpg", ".jpeg")
 
 
 def clean_expressions(expressions: Iterable[str]) -> list[str]:
@@ -42,6 +45,43 @@ def clean_expressions(expressions: Iterable[str]) -> list[str]:
     if not cleaned:
         raise UsageError("no expression given; pass at least one sentence, e.g. 'the red-roofed warehouse'")
     return cleaned
+
+
+def looks_like_raster(text: str) -> bool:
+    """Whether a command-line expression is a raster file's name rather than a sentence.
+
+    The rule: a single word (no whitespace) that ends in one of :data:`RASTER_SUFFIXES`
+    (any case), or that names an existing file. A referring expression is a phrase with
+    spaces, so no sentence is caught; a one-word expression is caught only if a file of
+    that name exists, which the error message then shows.
+    """
+    word = text.strip()
+    if not word or any(c.isspace() for c in word):
+        return False
+    return word.lower().endswith(RASTER_SUFFIXES) or Path(word).expanduser().is_file()
+
+
+def refuse_raster_paths(scene: str | Path, expressions: Sequence[str]) -> None:
+    """Refuse expressions that are file names: ``segment a.tif b.tif c.tif "the river"``.
+
+    Such a command means band files, which ``segment`` cannot take one by one: they are
+    stacked into one VRT first, and the message gives that command with the user's files.
+
+    Raises:
+        UsageError: an expression looks like a raster file (:func:`looks_like_raster`).
+    """
+    files = [text for text in expressions if looks_like_raster(text)]
+    if not files:
+        return
+    sentences = [text for text in expressions if not looks_like_raster(text)]
+    bands = " ".join(shlex.quote(str(p)) for p in (scene, *files))
+    example = shlex.quote(sentences[0]) if sentences else '"..."'
+    more = f" (and {len(files) - 1} more)" if len(files) > 1 else ""
+    raise UsageError(
+        f"{files[0]!r}{more} looks like a raster file, not an expression: segment reads one SCENE. "
+        f"To use band files together, stack them first: gdalbuildvrt -separate stack.vrt {bands}, "
+        f"then: geocrobim segment stack.vrt {example}"
+    )
 
 
 def read_expressions_file(path: str | Path) -> list[str]:

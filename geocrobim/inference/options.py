@@ -24,6 +24,10 @@ from geocrobim.errors import UsageError
 
 #: Windows per model call.
 DEFAULT_BATCH_SIZE = 8
+#: Smallest window the engine accepts; below this the model sees almost nothing.
+MIN_TILE = 16
+#: Largest window; a (B, 3, N, N) batch beyond this is a memory hazard, not a tiling.
+MAX_TILE = 8192
 
 
 def parse_bands(text: str) -> tuple[int, ...]:
@@ -153,8 +157,14 @@ class SegmentOptions:
         self._validate()
 
     def _validate(self) -> None:
+        """Every check that needs neither the scene nor the model: a bad value fails before any work."""
         if not isinstance(self.device, str) or not is_device(self.device):
             raise UsageError(f"unknown device {self.device!r}; use auto, cpu, cuda or cuda:N")
+        _check_bands(self.bands)
+        _check_range(self.value_range)
+        _check_tiling(self.tile_size, self.overlap)
+        if self.gsd is not None and not _positive(self.gsd):
+            raise UsageError(f"--gsd {self.gsd!r} must be a positive number of metres per pixel, e.g. 0.5")
         if not _whole(self.batch_size, 1):
             raise UsageError(f"batch size {self.batch_size!r} must be a whole number >= 1, e.g. 8")
         if self.readers is not None and not _whole(self.readers, 0):
@@ -186,3 +196,48 @@ def flags() -> list[tuple[str, Flag, Any]]:
 
 def _whole(value: object, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive(value: object) -> bool:
+    return _number(value) and value > 0  # type: ignore[operator]  # _number: an int or float
+
+
+def _check_bands(bands: tuple[int, ...] | None) -> None:
+    """1 or 3 whole band numbers from 1 (whether the raster has them is checked when it opens)."""
+    if bands is None:
+        return
+    shown = ",".join(map(str, bands)) if isinstance(bands, tuple) else repr(bands)
+    if not isinstance(bands, tuple) or len(bands) not in (1, 3):
+        raise UsageError(f"--bands {shown} must be 1 or 3 comma-separated band numbers, e.g. 1,2,3 or 4,3,2")
+    if not all(_whole(b, 1) for b in bands):
+        raise UsageError(f"--bands {shown}: bands are numbered from 1 (the first band is 1), e.g. --bands 1,2,3")
+
+
+def _check_range(value_range: tuple[float, float] | None) -> None:
+    """Two finite numbers, LOW below HIGH; a reversed pair is named with its swap."""
+    if value_range is None:
+        return
+    if not isinstance(value_range, tuple) or len(value_range) != 2 or not all(map(_number, value_range)):
+        raise UsageError(f"--range {value_range!r} must be two finite numbers LOW,HIGH, e.g. 0,3000")
+    low, high = value_range
+    if low > high:
+        raise UsageError(f"--range {low:g},{high:g} is reversed: LOW comes first; use --range {high:g},{low:g}")
+    if low == high:
+        raise UsageError(f"--range {low:g},{high:g} is empty: LOW must be below HIGH, e.g. 0,3000")
+
+
+def _check_tiling(tile: int | None, overlap: int | None) -> None:
+    """What can be said of --tile-size and --overlap before the model's input size is known."""
+    if tile is not None and not (_whole(tile, MIN_TILE) and tile <= MAX_TILE):
+        raise UsageError(
+            f"--tile-size {tile!r} must be a whole number of pixels from {MIN_TILE} to {MAX_TILE}, e.g. 256; "
+            "leave it out to use the model's input size"
+        )
+    if overlap is not None and not _whole(overlap, 0):
+        raise UsageError(f"--overlap {overlap!r} must be a whole number of pixels >= 0, e.g. 32")
+    if tile is not None and overlap is not None and overlap >= tile:
+        raise UsageError(f"--overlap {overlap} must be smaller than --tile-size {tile}; try --overlap {tile // 4}")

@@ -86,10 +86,11 @@ def plan_outputs(
 class Staging:
     """A hidden folder in the output folder where a run writes; committed or discarded as a whole.
 
-    Use as a context manager: leaving it with an exception removes everything staged.
+    Use as a context manager: leaving it with an exception removes everything staged, and
+    the output folder too when entering created it and it is still empty.
 
     Args:
-        output_dir: the final folder (created if missing).
+        output_dir: the final folder (created on entering if missing: when the run is about to write).
         overwrite: allow replacing existing final files.
     """
 
@@ -98,6 +99,7 @@ class Staging:
         self.overwrite = overwrite
         self.dir: Path | None = None
         self.work: Path | None = None
+        self.created: list[Path] = []
 
     def check(self, finals: list[Path]) -> None:
         """Refuse existing final files unless ``overwrite``; fail early, before any model work."""
@@ -109,6 +111,8 @@ class Staging:
             raise OutputError(f"output {existing[0]} already exists{more}; pass --overwrite or choose another -o folder")
 
     def __enter__(self) -> Staging:
+        chain = [self.output_dir, *self.output_dir.parents]
+        self.created = chain[: next(i for i, p in enumerate(chain) if p.exists())]  # the folders mkdir makes
         try:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             self.dir = Path(tempfile.mkdtemp(prefix=".geocrobim-", dir=self.output_dir))
@@ -121,10 +125,17 @@ class Staging:
         self.work.mkdir()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
+        if exc_type is not None:
+            for folder in self.created:  # deepest first; a folder that holds anything stays
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+        self.created = []
 
     def path(self, final: Path) -> Path:
         """Where to write the staged copy of ``final``."""

@@ -15,15 +15,13 @@ import math
 from dataclasses import dataclass
 
 from geocrobim.errors import UsageError
+from geocrobim.inference.options import MAX_TILE, MIN_TILE
 from geocrobim.raster import grid
 from geocrobim.run_warnings import warn
 
 logger = logging.getLogger(__name__)
 
-#: Smallest window the engine accepts; below this the model sees almost nothing.
-MIN_TILE = 16
-#: Largest window; a (B, 3, N, N) batch beyond this is a memory hazard, not a tiling.
-MAX_TILE = 8192
+__all__ = ["MAX_TILE", "MIN_TILE", "ReadPlan", "plan_reading", "validate_tiling"]
 
 
 @dataclass(frozen=True)

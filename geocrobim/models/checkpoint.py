@@ -10,6 +10,11 @@ Layout::
 :func:`load_checkpoint` refuses any pickle-bearing file before reading anything, builds
 the model from ``config.json`` without fetching pretrained weights, and loads the
 weights strictly: a missing, unexpected or differently shaped key is an error naming it.
+
+Importing this module loads no torch (the model stack is imported by the functions that
+need it): :func:`read_checkpoint_info` checks a checkpoint and reads its config and
+metadata in milliseconds, so a run can validate its options against the model before
+:func:`load_checkpoint` spends seconds building it.
 """
 
 from __future__ import annotations
@@ -18,19 +23,19 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING, Any
 
 from geocrobim.atomic import replacing
 from geocrobim.errors import CheckpointError, InputNotFoundError
 from geocrobim.models.config import CroBIMConfig
-from geocrobim.models.crobim import CroBIM
 from geocrobim.models.safety import refuse_pickle
-from geocrobim.models.text_encoder import TextTokenizer
 from geocrobim.weights import DEFAULT_CHECKPOINT_DIR  # module global: tests point it elsewhere
+
+if TYPE_CHECKING:
+    import torch
+
+    from geocrobim.models.crobim import CroBIM
+    from geocrobim.models.text_encoder import TextTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +84,8 @@ def save_checkpoint(
     Returns:
         The directory.
     """
+    from safetensors.torch import save_file
+
     path = Path(path)
     if tokenizer.vocab_size > model.config.text_encoder.vocab_size:
         raise CheckpointError(
@@ -124,12 +131,37 @@ def resolve_checkpoint(path_or_name: str | Path) -> Path:
     return path
 
 
-def load_checkpoint(path_or_name: str | Path = "default") -> Checkpoint:
-    """Load a checkpoint directory (or ``"default"``) without unpickling anything.
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a checkpoint directory says about itself, read without building the model.
+
+    Attributes:
+        path: the checkpoint directory.
+        config: the model config (``config.json``).
+        metadata: ``metadata.json`` content ({} if absent).
+    """
+
+    path: Path
+    config: CroBIMConfig
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tile_size(self) -> int:
+        """The model's input side in pixels (``Predictor.tile_size``)."""
+        return self.config.image_size
+
+    @property
+    def gsd(self) -> float | None:
+        """The GSD in metres the model was trained at (``Predictor.gsd``), or None."""
+        value = self.metadata.get("gsd_m")
+        return None if value is None else float(value)
+
+
+def read_checkpoint_info(path_or_name: str | Path = "default") -> CheckpointInfo:
+    """Check a checkpoint directory and read its config and metadata; no torch, no weights read.
 
     Raises:
-        CheckpointError: pickle-bearing file, missing/corrupt file, or weights that do
-            not match the config (the message names the keys).
+        CheckpointError: pickle-bearing file, missing or corrupt file.
         InputNotFoundError: the path does not exist.
     """
     path = resolve_checkpoint(path_or_name)
@@ -140,6 +172,22 @@ def load_checkpoint(path_or_name: str | Path = "default") -> Checkpoint:
             raise CheckpointError(f"checkpoint {str(path)!r} lacks {required}; it is not a geocrobim checkpoint")
     config = CroBIMConfig.from_dict(_read_json(path / CONFIG_FILE))
     metadata = _read_json(path / METADATA_FILE) if (path / METADATA_FILE).is_file() else {}
+    return CheckpointInfo(path, config, metadata)
+
+
+def load_checkpoint(path_or_name: str | Path = "default") -> Checkpoint:
+    """Load a checkpoint directory (or ``"default"``) without unpickling anything.
+
+    Raises:
+        CheckpointError: pickle-bearing file, missing/corrupt file, or weights that do
+            not match the config (the message names the keys).
+        InputNotFoundError: the path does not exist.
+    """
+    from geocrobim.models.crobim import CroBIM
+    from geocrobim.models.text_encoder import TextTokenizer
+
+    info = read_checkpoint_info(path_or_name)
+    path, config = info.path, info.config
     tokenizer = TextTokenizer.from_dir(path / TOKENIZER_DIR)
     if tokenizer.vocab_size > config.text_encoder.vocab_size:
         raise CheckpointError(
@@ -149,11 +197,15 @@ def load_checkpoint(path_or_name: str | Path = "default") -> Checkpoint:
     model = CroBIM(config, load_pretrained=False)
     load_weights(model, path / WEIGHTS_FILE)
     model.eval()
-    return Checkpoint(model=model, tokenizer=tokenizer, config=config, metadata=metadata, path=path)
+    return Checkpoint(model=model, tokenizer=tokenizer, config=config, metadata=info.metadata, path=path)
 
 
 def load_weights(model: torch.nn.Module, file: Path) -> None:
     """Strictly load a safetensors state dict; mismatches are a CheckpointError naming keys."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     refuse_pickle(file)
     try:
         state = load_file(str(file))

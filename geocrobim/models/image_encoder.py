@@ -17,6 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from geocrobim.compat import ensure_torchvision_importable
+
+ensure_torchvision_importable()  # before timm/transformers import torchvision
+
 import timm
 import torch
 from safetensors import SafetensorError

@@ -27,6 +27,7 @@ import torch
 from geocrobim.errors import UsageError
 from geocrobim.models.checkpoint import load_checkpoint
 from geocrobim.models.crobim import CroBIM, TextFeatures
+from geocrobim.models.device import resolve_device
 from geocrobim.models.text_encoder import TextTokenizer
 from geocrobim.models.tracing import TracedForward
 
@@ -35,24 +36,6 @@ logger = logging.getLogger(__name__)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PRECISIONS = ("auto", "fp32", "bf16")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> cuda if available else cpu; ``"cpu"``, ``"cuda"``, ``"cuda:N"`` are checked."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise UsageError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from exc
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UsageError(f"device {device!r} requested but CUDA is not available; use --device cpu")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise UsageError(f"device {device!r} does not exist ({torch.cuda.device_count()} CUDA device(s))")
-    elif resolved.type != "cpu":
-        raise UsageError(f"unsupported device {device!r}; use auto, cpu, cuda or cuda:N")
-    return resolved
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -118,7 +101,11 @@ class Predictor:
         precision: str = "auto",
         **kwargs: Any,
     ) -> Predictor:
-        """Load a checkpoint directory (or ``"default"``) and wrap it."""
+        """Load a checkpoint directory (or ``"default"``) and wrap it.
+
+        The device is checked first: a missing GPU fails before the model is built.
+        """
+        device = resolve_device(device)
         ckpt = load_checkpoint(path_or_name)
         metadata = dict(ckpt.metadata)
         metadata.setdefault("model_id", ckpt.path.name if ckpt.path else "unknown")

@@ -99,6 +99,9 @@ def convert_efficientnet_lite(source: str | Path, name: str, destination: str | 
     Raises:
         CheckpointError: the file is not a tensor dict or does not fit ``name``.
     """
+    from geocrobim.compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()  # before timm imports torchvision
     import timm
     import torch
     from safetensors.torch import save_file

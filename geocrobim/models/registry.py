@@ -3,15 +3,20 @@
 Presets are functions returning a :class:`CroBIMConfig`; overrides are applied with
 :meth:`CroBIMConfig.replace` (top-level fields, nested dicts, or dotted keys), e.g.
 ``create_model("crobim_small", image_size=320, **{"mid.num_layers": 2})``.
+
+Torch-free to import: :func:`create_model` and :func:`count_parameters` load the model
+stack when called, and :func:`preset_parameters` answers from :data:`PRESET_PARAMETERS`
+(counts measured on the meta device, checked by tests/models/test_registry.py), so
+``geocrobim models`` lists the presets without importing torch.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from collections.abc import Callable
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from geocrobim.errors import ModelNotFoundError
 from geocrobim.models.config import (
@@ -22,7 +27,9 @@ from geocrobim.models.config import (
     MIDConfig,
     TextEncoderConfig,
 )
-from geocrobim.models.crobim import CroBIM
+
+if TYPE_CHECKING:
+    from geocrobim.models.crobim import CroBIM
 
 
 def crobim_swin_b() -> CroBIMConfig:
@@ -111,6 +118,19 @@ PRESETS: dict[str, Callable[[], CroBIMConfig]] = {
 }
 
 
+#: Parameter count of each preset, measured with :func:`count_parameters`, keyed by the
+#: :func:`config_digest` of the config it was measured on. A preset whose config no longer
+#: has that digest is counted afresh; tests/models/test_registry.py recounts every preset
+#: and fails when a figure here is stale (a config change, or a timm/transformers change).
+PRESET_PARAMETERS: dict[str, tuple[str, int]] = {
+    "crobim_convnext_b": ("680d3114cba3", 222_286_983),
+    "crobim_lite": ("f8a0a7dc6efc", 5_377_447),
+    "crobim_small": ("7b0772ab816a", 9_756_383),
+    "crobim_swin_b": ("0c4d7f2191e0", 221_599_103),
+    "crobim_test": ("b562da474ac6", 239_367),
+}
+
+
 def list_models() -> list[str]:
     """Preset names, sorted."""
     return sorted(PRESETS)
@@ -141,16 +161,42 @@ def create_model(name: str, **overrides: Any) -> CroBIM:
         ModelNotFoundError: unknown name (the message lists close matches).
         UsageError: an unknown override key or an inconsistent config.
     """
+    from geocrobim.models.crobim import CroBIM
+
     return CroBIM(get_config(name, **overrides))
 
 
 def count_parameters(config: CroBIMConfig | str) -> int:
-    """Parameters of a config or preset, counted on the meta device (no memory, ~0.2 s for Swin-B)."""
+    """Parameters of a config or preset, counted on the meta device (no memory, ~0.2 s for Swin-B).
+
+    The model stack (torch, timm, transformers) is imported on the first call: seconds.
+    """
+    import torch
+
+    from geocrobim.models.crobim import CroBIM
+
     if isinstance(config, str):
         config = get_config(config)
     with torch.device("meta"):
         model = CroBIM(config, load_pretrained=False)
     return sum(p.numel() for p in model.parameters())
+
+
+def config_digest(config: CroBIMConfig) -> str:
+    """A short hash of a config's fields (12 hex digits), for :data:`PRESET_PARAMETERS`."""
+    text = json.dumps(config.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def preset_parameters(name: str) -> int:
+    """Parameters of a preset: the recorded count while its config is unchanged, else counted.
+
+    Raises:
+        ModelNotFoundError: unknown name.
+    """
+    config = get_config(name)
+    digest, count = PRESET_PARAMETERS.get(name, ("", 0))
+    return count if digest == config_digest(config) else count_parameters(config)
 
 
 def _factory(name: str) -> Callable[[], CroBIMConfig]:

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from geocrobim.models.crobim import CroBIM, TextFeatures
+from geocrobim.models.text_encoder import no_loss_type_warning
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,8 @@ class TracedForward:
                 # every attribute of the modules, deprecated ones of transformers' included.
                 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit")
                 warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers")
-                graph = torch.jit.trace(_Forward(self.model, max_pairs), inputs, check_trace=False)
+                with no_loss_type_warning():  # the tracer reads BERT's loss_function property too
+                    graph = torch.jit.trace(_Forward(self.model, max_pairs), inputs, check_trace=False)
             # The graph executor profiles the first run and optimises for the second; after
             # those two, calls run at their steady pace (the engine's thread tuning times them).
             graph(*inputs)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from geocrobim.raster.blend import blend_weights
 from geocrobim.raster.cog import write_cog
 from geocrobim.raster.grid import make_grid, validate_tiling
-from geocrobim.raster.output import atomic_path, check_output_path, ensure_output_dir
+from geocrobim.raster.output import atomic_path, check_output_dir, check_output_path, ensure_output_dir
 from geocrobim.raster.quicklook import QuicklookCaption, render_quicklook, write_quicklook
 from geocrobim.raster.reading import Stretch, read_decimated, read_valid, read_window
 from geocrobim.raster.scene import SUPPORTED_DTYPES, Scene, open_scene
@@ -39,6 +39,7 @@ __all__ = [
     "Stretch",
     "atomic_path",
     "blend_weights",
+    "check_output_dir",
     "check_output_path",
     "compute_stretch",
     "ensure_output_dir",

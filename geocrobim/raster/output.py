@@ -33,20 +33,51 @@ def ensure_output_dir(path: str | os.PathLike[str]) -> Path:
     Raises:
         OutputError: It cannot be created, is not a folder, or is not writable.
     """
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"output folder {folder} is a file, not a folder; choose another -o")
+    folder = check_output_dir(path)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output folder {folder} ({_reason(exc)}); choose another -o") from exc
+    _probe(folder, folder)
+    return folder
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Check that the output folder is writable, or can be created, without creating anything.
+
+    A run checks this before its slow work and creates the folder only when it is about
+    to write, so a run that fails early leaves no empty folder behind.
+
+    Args:
+        path: Output folder (it need not exist).
+
+    Returns:
+        The folder as a Path.
+
+    Raises:
+        OutputError: It is a file, sits under a file, or its nearest existing folder is not writable.
+    """
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output folder {folder} is a file, not a folder; choose another -o")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"cannot create output folder {folder} ({existing} is a file); choose another -o")
+    _probe(existing, folder)
+    return folder
+
+
+def _probe(where: Path, folder: Path) -> None:
+    """Create and remove a hidden file in ``where`` (the output folder, or the folder that will hold it)."""
     # A real probe: os.access says yes to root even on read-only mounts.
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".geocrobim-probe-"):
+        with tempfile.NamedTemporaryFile(dir=where, prefix=".geocrobim-probe-"):
             pass
     except OSError as exc:
-        raise OutputError(f"output folder {folder} is not writable ({_reason(exc)}); choose another -o") from exc
-    return folder
+        what = "is not writable" if where == folder else f"cannot be created in {where}"
+        raise OutputError(f"output folder {folder} {what} ({_reason(exc)}); choose another -o") from exc
 
 
 def check_output_path(path: str | os.PathLike[str], overwrite: bool = False) -> Path:

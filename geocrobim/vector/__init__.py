@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from geocrobim.vector.formats import FORMATS, check_output, resolve_format, write_vector
+from geocrobim.vector.formats import FORMATS, check_output, resolve_format, write_vector, written_crs
 from geocrobim.vector.measures import area_m2, perimeter_m
 from geocrobim.vector.polygonize import polygonize
 from geocrobim.vector.styles import polygon_qml, raster_qml, sidecar_path, write_raster_style
@@ -28,4 +28,5 @@ __all__ = (
     "sidecar_path",
     "write_raster_style",
     "write_vector",
+    "written_crs",
 )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
+from pyproj import CRS
 
 from geocrobim.errors import DependencyError, OutputError, UsageError
 from geocrobim.raster import atomic_path, check_output_path, ensure_output_dir
@@ -211,14 +212,26 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
     return result
 
 
+def written_crs(crs: CRS | None, format: str) -> CRS | None:  # noqa: A002 - mirrors write_vector's format
+    """The CRS a layer in ``crs`` has once :func:`write_vector` wrote it as ``format``.
+
+    The layer's own CRS, except GeoJSON: always WGS84 (RFC 7946), unless the layer has no
+    CRS (its coordinates are then written as they are, without one).
+    """
+    if crs is None or str(format).lower() != "geojson":
+        return crs
+    return crs if crs.to_epsg() == 4326 else CRS.from_epsg(4326)
+
+
 def _to_wgs84(table: PolygonTable) -> PolygonTable:
+    target = written_crs(table.crs, "geojson")
     if table.crs is None:
         warn(logger, "writing GeoJSON without a CRS: RFC 7946 expects WGS84 longitude/latitude, coordinates are left as they are")
         return table
-    if table.crs.to_epsg() == 4326:
+    if target is table.crs:
         return table
     warn(logger, "GeoJSON (RFC 7946) is always WGS84: reprojecting from %s to EPSG:4326", table.crs.to_string())
-    return table.to_crs(4326)
+    return table.to_crs(target)
 
 
 def _write(table: PolygonTable, path: Path, fmt: VectorFormat, layer: str) -> None:

@@ -10,6 +10,12 @@ import pytest
 from batch_helpers import EXPR, SCENE_IDS, batch_args, invoke
 
 
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def assert_one_line_error(result, code: int, fragment: str) -> None:
     assert result.exit_code == code, result.output
     lines = result.stderr.strip().splitlines()
@@ -27,6 +33,10 @@ def assert_one_line_error(result, code: int, fragment: str) -> None:
         (["--retries", "-1"], 2, "--retries -1"),
         (["--shard", "2/2"], 2, "0 <= I < N"),
         (["--format", "kml"], 2, "kml"),
+        (["--tile-size", "0"], 2, "--tile-size 0"),
+        (["--range", "3000,0"], 2, "--range 0,3000"),
+        pytest.param(["--device", "cuda"], 2, "--device cpu",
+                     marks=pytest.mark.skipif(_cuda_available(), reason="this machine has CUDA")),
     ],
 )
 def test_bad_options_are_refused_before_anything_is_written(archive, checkpoint, tmp_path, extra, code, fragment):
@@ -36,6 +46,13 @@ def test_bad_options_are_refused_before_anything_is_written(archive, checkpoint,
     else:
         assert_one_line_error(result, code, fragment)
     assert not (tmp_path / "out" / "ledger.jsonl").exists()
+    if extra[0] in ("--tile-size", "--range", "--device"):  # checked before the output folder is made
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_sentence_given_as_an_input_points_to_e(archive, checkpoint, tmp_path):
+    result = invoke("batch", str(archive), "the large pond", "-o", str(tmp_path / "out"), "--checkpoint", str(checkpoint))
+    assert_one_line_error(result, 1, "expressions go with -e, e.g. -e 'the large pond'")
 
 
 def test_missing_input_and_checkpoint_are_one_line_errors(archive, checkpoint, tmp_path):

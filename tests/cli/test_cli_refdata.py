@@ -106,7 +106,7 @@ def test_evaluate_reads_the_holdout(tmp_path: Path) -> None:
     ckpt = make_test_checkpoint(tmp_path / "ckpt")
     result = CliRunner().invoke(
         cli, ["-q", "evaluate", "--checkpoint", str(ckpt), "--dataset", "risbench", "--root", str(out), "--split", "val",
-              "--image-size", "64", "--device", "cpu", "--json", "-"], obj={})  # fmt: skip
+              "--image-size", "64", "--device", "cpu", "--json"], obj={})  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["pairs"] >= 1
 

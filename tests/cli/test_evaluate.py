@@ -51,7 +51,7 @@ def test_evaluate_prints_columns_and_writes_json(checkpoint: Path, risbench_root
     result = CliRunner().invoke(
         cli,
         ["-q", "evaluate", "--checkpoint", str(checkpoint), "--dataset", "risbench", "--root", str(risbench_root),
-         "--split", "test", "--image-size", "96", "--batch-size", "2", "--json", str(out)],
+         "--split", "test", "--image-size", "96", "--batch-size", "2", "--json-out", str(out)],
         catch_exceptions=False,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -68,7 +68,7 @@ def test_evaluate_prints_columns_and_writes_json(checkpoint: Path, risbench_root
         assert data["metrics"][column] == pytest.approx(expected[column], abs=0.02), column
 
 
-def test_evaluate_record_and_json_stdout(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:
+def test_evaluate_record_json_flag_and_json_out(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:
     import shutil
 
     ckpt = tmp_path / "ckpt"
@@ -76,11 +76,12 @@ def test_evaluate_record_and_json_stdout(checkpoint: Path, risbench_root: Path, 
     result = CliRunner().invoke(
         cli,
         ["-q", "evaluate", "--checkpoint", str(ckpt), "--dataset", "synthetic", "--root", str(risbench_root),
-         "--image-size", "64", "--limit", "3", "--json", "-", "--record"],
+         "--image-size", "64", "--limit", "3", "--json", "--json-out", str(tmp_path / "copy.json"), "--record"],
         catch_exceptions=False,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # --json: a flag, like segment's; the JSON alone on stdout
+    assert json.loads((tmp_path / "copy.json").read_text()) == data
     assert data["pairs"] == 3
     meta = json.loads((ckpt / "metadata.json").read_text())
     assert meta["metrics"]["synthetic/test"]["pairs"] == 3
@@ -100,3 +101,12 @@ def test_evaluate_errors(checkpoint: Path, tmp_path: Path) -> None:
     assert gone.exit_code == 1 and "not found" in gone.output
     misused = runner.invoke(cli, [*args, "--samples", "4"])
     assert misused.exit_code == 2 and "--samples" in misused.output
+
+
+def test_unwritable_json_out_fails_before_evaluating(checkpoint: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(cli, ["evaluate", "--checkpoint", str(checkpoint), "--dataset", "synthetic",
+                                      "--samples", "2", "--json-out", str(blocker / "result.json")])
+    assert result.exit_code == 1 and result.stderr.startswith("Error:") and "evaluate:" not in result.stderr
+    assert "output folder" in result.stderr and result.stdout == ""

@@ -1,4 +1,4 @@
-"""Presets, create_model overrides, close-match errors and the paper-size parameter count."""
+"""Presets, create_model overrides, close-match errors, parameter counts (recorded and measured)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import time
 import pytest
 
 from geocrobim.errors import ModelNotFoundError
-from geocrobim.models import count_parameters, create_model, list_models
+from geocrobim.models import count_parameters, create_model, get_config, list_models
+from geocrobim.models.registry import PRESET_PARAMETERS, config_digest, preset_parameters
 
 
 def test_presets_listed() -> None:
@@ -60,3 +61,24 @@ def test_paper_preset_builds_for_real() -> None:
     total = sum(p.numel() for p in model.parameters())
     assert total == count_parameters("crobim_swin_b")
     assert 200e6 <= total <= 300e6
+
+
+def test_recorded_counts_are_the_measured_ones() -> None:
+    # `geocrobim models` prints PRESET_PARAMETERS without importing torch: every figure must
+    # be what the meta device counts for the preset's current config (update the table when not).
+    assert set(PRESET_PARAMETERS) == set(list_models())
+    for name in list_models():
+        digest, count = PRESET_PARAMETERS[name]
+        assert digest == config_digest(get_config(name)), f"{name}: config changed; re-measure its count"
+        assert count == count_parameters(name), name
+        assert preset_parameters(name) == count
+
+
+def test_meta_count_equals_the_built_model() -> None:
+    model = create_model("crobim_test")
+    assert sum(p.numel() for p in model.parameters()) == count_parameters("crobim_test") == 239_367
+
+
+def test_changed_preset_is_counted_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PRESET_PARAMETERS, "crobim_test", ("000000000000", 1))
+    assert preset_parameters("crobim_test") == count_parameters("crobim_test")

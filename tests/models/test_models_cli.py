@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import resource
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +17,9 @@ from click.testing import CliRunner
 
 from geocrobim.cli import models as models_cli
 from geocrobim.cli.main import cli
-from geocrobim.models import count_parameters
+from geocrobim.cli.models import human_count
+from geocrobim.models import count_parameters, list_models
+from geocrobim.models.registry import PRESET_PARAMETERS, preset_parameters
 
 
 def test_lists_presets_with_counts_and_no_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -39,3 +47,35 @@ def test_reports_the_shipped_checkpoint_metadata(
     assert info["shipped"] and info["metadata"] == meta
     rendered = models_cli.render(models_cli.collect())
     assert "RRSIS-D train" in rendered and "mIoU=0.41" in rendered and "0.5 m" in rendered
+
+
+def test_lists_every_preset_quickly_without_building_a_model() -> None:
+    # It took ~16 s (6.5 s of CPU) when every preset was built on the meta device, torch,
+    # timm and transformers imported; now the counts are recorded and it costs what
+    # `geocrobim --help` costs. CPU time holds on a busy machine; wall time where it is not.
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "geocrobim.cli.main", "models", "--json"],
+                         capture_output=True, text=True, check=True, timeout=120)
+    elapsed, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) < 2
+    if os.getloadavg()[0] < (os.cpu_count() or 1):
+        assert elapsed < 3
+    listed = {p["name"]: p["parameters"] for p in json.loads(run.stdout)["presets"]}
+    assert listed == {name: count for name, (_, count) in PRESET_PARAMETERS.items()}
+    assert set(listed) == set(list_models())
+    probe = (
+        "import sys; from geocrobim.cli.main import cli\n"
+        "try:\n    cli(['-q', 'models'], standalone_mode=False)\n"
+        "finally:\n    print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'timm', 'transformers'}))"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert shown.stdout.strip().splitlines()[-1] == "[]"
+    assert "crobim_lite" in shown.stdout and human_count(listed["crobim_lite"]) in shown.stdout
+
+
+def test_readme_parameter_counts_are_the_listed_ones() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"(crobim_\w+)\W[^\n]{0,40}?(\d+(?:\.\d)? [Mk]) parameters", readme)
+    assert {name for name, _ in quoted} >= {"crobim_lite", "crobim_swin_b"}, quoted
+    for name, figure in quoted:
+        assert figure == human_count(preset_parameters(name)), name

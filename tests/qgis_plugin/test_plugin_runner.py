@@ -168,3 +168,20 @@ def test_cli_needs_an_action(tmp_path) -> None:
     assert result.exit_code == 2 and "--install" in result.stderr
     result = CliRunner().invoke(cli, ["qgis-plugin", "--zip", str(tmp_path / "p.zip"), "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["zip"] == str(tmp_path / "p.zip")
+
+
+def test_metadata_says_how_to_install_geocrobim_and_points_to_the_project() -> None:
+    # QGIS's plugin manager shows `about` and the links; geocrobim is not on a package index
+    # and the paper is not the project: no `pip install geocrobim`, no arXiv link.
+    import configparser
+
+    metadata = configparser.ConfigParser(interpolation=None)
+    metadata.read(plugin_source() / "metadata.txt", encoding="utf-8")
+    general = metadata["general"]
+    about = general["about"]
+    assert "pip install geocrobim" not in about and "arxiv" not in (plugin_source() / "metadata.txt").read_text().lower()
+    assert "clone" in about and "pip install -c ci/constraints.txt -e ." in about and "README.md" in about
+    assert "geocrobim qgis-plugin --install" in about
+    assert (Path(__file__).parents[2] / "ci" / "constraints.txt").is_file()  # the file the command names
+    for key in ("name", "description", "version", "qgisMinimumVersion", "author", "email"):
+        assert general.get(key), key

@@ -9,6 +9,7 @@ import numpy as np
 import pyogrio
 import pytest
 from click.testing import CliRunner
+from pyproj import CRS
 
 from geocrobim.cli.main import cli
 
@@ -77,3 +78,31 @@ def test_errors_are_one_line_with_exit_code_and_leave_nothing(mask_path, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     if setup == "exists":
         assert out.read_bytes() == b"previous"
+
+
+#: A transverse Mercator with no EPSG code: the summary gives its WKT.
+CUSTOM_CRS = "+proj=tmerc +lat_0=0 +lon_0=15 +k=0.9996 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "fgb", "shp"])
+@pytest.mark.parametrize("crs", ["EPSG:32633", CUSTOM_CRS, None])
+def test_json_reports_the_crs_the_file_has(write_raster, tmp_path: Path, fmt: str, crs: str | None) -> None:
+    # The summary gave the mask's CRS even where the file has another: GeoJSON is WGS84.
+    mask = np.zeros((40, 40), np.uint8)
+    mask[5:15, 5:15] = 1
+    path = write_raster(mask, "objects.tif", crs=crs)
+    out = tmp_path / f"objects.{fmt}"
+    result = _run(str(path), "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    reported = json.loads(result.stdout.strip().splitlines()[-1])["crs"]
+    stored = pyogrio.read_info(out, layer="objects")["crs"]
+    if crs is None and fmt == "geojson":
+        # No CRS to write; GeoJSON readers assume WGS84 all the same, which the run warns about.
+        assert reported is None and "without a CRS" in result.stderr
+    elif crs is None:
+        assert reported is None and stored is None
+    else:
+        said, has = CRS.from_user_input(reported), CRS.from_user_input(stored)
+        # A Shapefile's ESRI WKT renames an unnamed datum ("D_Unknown_..."): same projection and ellipsoid.
+        assert said == has or said.to_dict() == has.to_dict(), (reported, stored)
+        assert (said.to_epsg() == 4326) == (fmt == "geojson")
