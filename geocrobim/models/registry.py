@@ -49,9 +49,9 @@ def crobim_convnext_b() -> CroBIMConfig:
 
 
 def crobim_small() -> CroBIMConfig:
-    """CPU preset for the embedded default model.
+    """Small from-scratch preset: the previous embedded default (``crobim_small-synthetic-v1``).
 
-    ConvNeXt-Atto image encoder (timm ``convnext_atto``, pretrained tags exist) and a
+    The shipped default is now :func:`crobim_lite` (a pretrained encoder). ConvNeXt-Atto image encoder (timm ``convnext_atto``, pretrained tags exist) and a
     BERT-tiny-shaped text encoder (hidden 128, 2 layers, 2 heads, the 30,522-token
     bert-base-uncased vocab, the shape of ``google/bert_uncased_L-2_H-128_A-2``), 256 x 256.
     """

@@ -57,9 +57,18 @@ def test_encoding_is_fixed_length_without_unknowns() -> None:
 def test_long_expression_is_truncated_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     tok = TextTokenizer.from_vocab(make_vocab())
     with caplog.at_level(logging.WARNING, logger="geocrobim.models.text_encoder"):
-        ids, mask = tok(["the ship " * 20], 8)
+        ids, mask = tok(["the ship " * 20 + "near the red tank"], 8)
     assert ids.shape == (1, 8) and mask.all()
-    assert "truncated to 8" in caplog.text
+    # [CLS] + 6 words + [SEP] are kept; the warning quotes exactly what was dropped.
+    assert "longer than the model's 8 tokens" in caplog.text
+    assert "tokens: '" + "the ship " * 17 + "near the red tank' was cut" in caplog.text
+
+
+def test_unknown_words_are_named() -> None:
+    tok = TextTokenizer.from_vocab(make_vocab())
+    assert tok.unknown_words("the zorblax ship near the red tank") == ["zorblax"]  # spelt letter by letter
+    whole = TextTokenizer.from_vocab(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "ship"])
+    assert whole.unknown_words("the crimson ship, the crimson one") == ["crimson", "one"]  # [UNK] in a whole-word vocab
 
 
 def test_bad_inputs_are_usage_errors() -> None:
