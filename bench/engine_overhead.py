@@ -11,21 +11,16 @@ without the pathological millions of components that a random model makes on noi
 Measured, with the same Predictor (warm) and batch size:
 
 - model: ``Predictor.predict`` over as many batches as the engine runs, on in-memory
-  uint8 windows (no reading, no stitching, no writing), once with torch's thread count
-  as it is (one per core) and once with one thread fewer;
+  uint8 windows (no reading, no stitching, no writing), with torch's thread count as it
+  is (one per core), as the engine runs it;
 - end to end: ``segment_raster(..., coarse=False)`` (read, stretch, model, resize,
   stitch, temporary GeoTIFF, polygonise, score, mask COG, vector, quicklook).
 
-On a CPU the engine times its first batches with both thread counts and keeps the
-faster (``geocrobim.inference.threads``), so the reference is the faster of the two
-model-only runs: the model alone gets the same choice, and the ratio only counts what
-the engine adds. A short probe of each count comes first; a count more than 20 % slower
-than the other there gets no full runs (on a busy machine, OpenMP threads spinning at
-their barriers can make two threads 10-100x slower than one). Model-only and end-to-end runs alternate (model, then ``--repeats``
-times end to end followed by model), so that a change of the machine's load hits both.
-The summary compares the best (least disturbed) runs; the medians, a CPU-time ratio and
-a paired ratio (each end-to-end run over the mean of the model-only runs around it, median
-over the runs; the one least hurt by a machine whose speed drifts) are printed too.
+Model-only and end-to-end runs alternate (model, then ``--repeats`` times end to end
+followed by model), so that a change of the machine's load hits both. The summary compares
+the best (least disturbed) runs; the medians, a CPU-time ratio and a paired ratio (each
+end-to-end run over the mean of the model-only runs around it, median over the runs; the
+one least hurt by a machine whose speed drifts) are printed too.
 Final one-line summary: the ratio end-to-end / model (target <= 1.10).
 """
 
@@ -91,9 +86,8 @@ def time_model(
     torch.set_num_threads(threads)
     try:
         full, rest = divmod(windows, batch_size)
-        # Warm-up: the Predictor traces a batch shape on its second call, so call each
-        # shape twice here (the short last batch too), or the first end-to-end run would
-        # pay for tracing the last batch's shape (~0.5 s) that the model-only runs never do.
+        # Warm-up: each batch shape (the short last batch too) once, so first-call costs
+        # (allocator, kernel selection) are paid outside the timing on both sides.
         for shape in {batch_size, rest} - {0}:
             for _ in range(2):
                 predictor.predict(batch[:shape], text)
@@ -135,12 +129,11 @@ def main() -> None:
     import torch
 
     threads = torch.get_num_threads()
-    # The model-only candidates: the engine's ThreadTuner chooses between the same two.
-    candidates = [threads, threads - 1] if threads > 1 else [threads]
+    # The engine runs the model with torch's thread count as it is; so does the reference.
+    candidates = [threads]
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__} threads {threads}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average {os.getloadavg()[0]:.2f}")
     logging.basicConfig(format="  %(name)s: %(message)s", level=logging.WARNING)
-    logging.getLogger("geocrobim.inference.threads").setLevel(logging.INFO)  # the engine's thread choice
     from geocrobim.inference.read_plan import validate_tiling
     from geocrobim.raster import make_grid
 

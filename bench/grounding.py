@@ -82,7 +82,8 @@ def run_mode(
         texts = [e["text"] for e in index["expressions"]]
         t0 = time.perf_counter()
         result = segment_raster(
-            path, texts, output_dir=out_dir / path.stem, predictor=predictor, coarse=coarse, overwrite=True
+            path, texts, output_dir=out_dir / path.stem, predictor=predictor, coarse=coarse, overwrite=True,
+            min_score=0.0,  # where the best candidate is, also under a calibrated model's "not found" threshold
         )
         wall += time.perf_counter() - t0
         reading = result.reading

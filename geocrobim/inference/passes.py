@@ -24,7 +24,6 @@ from geocrobim.inference.grounding import CoarseGrid, CoarseMap, candidates, pla
 from geocrobim.inference.pipeline import PipelineStats, ProgressFn, run_pipeline
 from geocrobim.inference.quicklook_canvas import QuicklookCanvas
 from geocrobim.inference.read_plan import ReadPlan
-from geocrobim.inference.threads import ThreadTuner
 from geocrobim.raster import Scene, Stitcher, Stretch, blend_weights, read_window
 
 logger = logging.getLogger(__name__)
@@ -250,7 +249,7 @@ def coarse_pass(
     blend = CoarseMap(grid, n_expressions)
     # Averaging is the right filter for a large reduction; GDAL serves it from overviews if any.
     reader = SceneReader(scene, stretch, (grid.tile, grid.tile), Resampling.average, canvas)
-    model = ThreadTuner(make_predict(predictor, text), enabled=on_cpu(predictor))
+    model = make_predict(predictor, text)
     try:
         stats = run_pipeline(
             [grid.source_window(w) for w in grid.windows],
@@ -263,7 +262,6 @@ def coarse_pass(
             progress=progress,
         )
     finally:
-        model.restore()
         reader.close()
     probs = blend.probabilities()
     return CoarseOutcome(grid, probs, candidates(probs), stats)
@@ -322,7 +320,7 @@ def fine_pass(
     def sink(indices: list[int], levels: np.ndarray, valid: np.ndarray) -> None:
         stitcher.add_many([windows[i] for i in indices], levels, resize_valid(valid, plan.tile, plan.footprint))
 
-    model = ThreadTuner(LevelsPredictor(predictor, text, plan.tile, plan.footprint), enabled=on_cpu(predictor))
+    model = LevelsPredictor(predictor, text, plan.tile, plan.footprint)
     try:
         stats = run_pipeline(
             windows,
@@ -344,7 +342,6 @@ def fine_pass(
         stitcher.close()
         raise
     finally:
-        model.restore()
         reader.close()
     return stats
 

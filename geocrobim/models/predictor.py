@@ -9,8 +9,8 @@
 The image encoder runs once per window, the prompt-free BERT pass once per expression
 (inside :meth:`Predictor.encode_text`); CAPM, the prompted BERT pass, LGFA and MID run per
 (window, expression) pair, batched along the batch axis. On CUDA the model runs under
-bf16 autocast with channels_last memory; on the CPU in float32, through graphs traced
-per batch shape (:mod:`geocrobim.models.tracing`) that run without the interpreter lock.
+bf16 autocast with channels_last memory; on the CPU in float32, eagerly (traced graphs
+were measured and removed: no gain for the shipped model, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from geocrobim.models.checkpoint import load_checkpoint
 from geocrobim.models.crobim import CroBIM, TextFeatures
 from geocrobim.models.device import resolve_device
 from geocrobim.models.text_encoder import TextTokenizer
-from geocrobim.models.tracing import TracedForward
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +56,6 @@ class Predictor:
         precision: ``"auto"`` (bf16 autocast on CUDA, fp32 on the CPU), ``"fp32"`` or ``"bf16"``.
         metadata: checkpoint metadata (``gsd_m``, ``model_id``, ...).
         max_pairs: decode at most this many (window, expression) pairs at once.
-        trace: run repeated batch shapes through traced graphs
-            (:class:`~geocrobim.models.tracing.TracedForward`); None (default): on the
-            CPU in fp32, where the model's Python otherwise competes with the tiling
-            engine's threads for the interpreter lock.
 
     Attributes:
         tile_size: the model's input side S (windows of any size are resized to it).
@@ -76,7 +71,6 @@ class Predictor:
         precision: str = "auto",
         metadata: dict[str, Any] | None = None,
         max_pairs: int | None = None,
-        trace: bool | None = None,
     ) -> None:
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
@@ -86,9 +80,6 @@ class Predictor:
         self.model = model.eval().to(self.device)
         if self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit memory_format
-        if trace is None:
-            trace = self.device.type == "cpu" and self.precision == "fp32"
-        self._forward = TracedForward(self.model, enabled=trace)
         dtype = torch.float32
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device, dtype=dtype).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(IMAGENET_STD, device=self.device, dtype=dtype).view(1, 3, 1, 1) * 255.0
@@ -163,7 +154,7 @@ class Predictor:
         if text.input_ids.device != self.device:
             text = text.to(self.device)
         with self._running():
-            logits = self._forward(batch, text, max_pairs=self.max_pairs)
+            logits = self.model.forward_many(batch, text, max_pairs=self.max_pairs)
         return logits.float()
 
     def predict(self, images: np.ndarray, text: TextFeatures) -> np.ndarray:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from geocrobim.compat import ensure_torchvision_importable
@@ -35,37 +34,6 @@ from geocrobim.run_warnings import warn
 logger = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-
-
-#: The logger of transformers' ``PreTrainedModel.loss_function`` property.
-_LOSS_LOGGER = "transformers.modeling_utils"
-
-
-class _NoLossTypeWarning(logging.Filter):
-    """Drops transformers' "`loss_type=None` was set in the config but it is unrecognized" record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "`loss_type=" not in record.getMessage()
-
-
-@contextmanager
-def no_loss_type_warning() -> Iterator[None]:
-    """Silence, while the block runs, transformers' warning that BERT has no loss type.
-
-    ``BertModel`` computes no loss, and nothing here asks it for one; but reading its
-    ``loss_function`` attribute, as :func:`torch.jit.trace` does with every attribute of
-    every module it traces, makes transformers print ``[transformers] `loss_type=None` was
-    set in the config but it is unrecognized...`` on stderr once per process. Only that
-    record of that logger is dropped, and only inside the block (the warning is then
-    remembered as given, so later traces stay quiet too).
-    """
-    target = logging.getLogger(_LOSS_LOGGER)
-    quiet = _NoLossTypeWarning()
-    target.addFilter(quiet)
-    try:
-        yield
-    finally:
-        target.removeFilter(quiet)
 
 
 def bert_config(config: TextEncoderConfig) -> BertConfig:
