@@ -29,7 +29,7 @@ from geocrobim.data.synthetic.grammar import (
     Region,
     RiverSide,
 )
-from geocrobim.data.synthetic.referents import ranked_candidates
+from geocrobim.data.synthetic.referents import clear_anchors, filter_levels, first_clear, ranked_candidates
 
 #: style -> weight: how often each kind of expression is tried first.
 STYLES: dict[str, float] = {
@@ -47,12 +47,7 @@ STYLES: dict[str, float] = {
 
 def filters_for(obj: RealObject, rng: np.random.Generator) -> list[Filter]:
     """Filters true of ``obj``: category, then each attribute, then pairs (shuffled within a level)."""
-    attrs = [(k, v) for k in ("colour", "size", "form") if (v := getattr(obj, k))]
-    singles = [Filter(obj.category, **{k: v}) for k, v in attrs]
-    pairs = [Filter(obj.category, **{k1: v1, k2: v2}) for i, (k1, v1) in enumerate(attrs) for k2, v2 in attrs[i + 1 :]]
-    rng.shuffle(singles)
-    rng.shuffle(pairs)
-    return [Filter(obj.category), *singles, *pairs]
+    return filter_levels(obj.category, [(k, v) for k in ("colour", "size", "form") if (v := getattr(obj, k))], rng)
 
 
 def targets(world: ChipWorld, t: ObjectTable, *, categories: frozenset[str] | None = None,
@@ -78,18 +73,7 @@ def anchors_near(t: ObjectTable, row: int, rng: np.random.Generator, limit: int 
     """Other features near the target (any layer, lines included) that a short phrase names clearly."""
     d = np.asarray([t.polys[row].distance(p) for p in t.polys])
     reach = max(60.0, 4.0 * math.sqrt(t.area[row]))
-    out: list[tuple[int, Query]] = []
-    for j in np.argsort(d, kind="stable"):
-        if j == row or d[j] > reach or t.category[j] == "river":
-            continue
-        for f in filters_for(t.objects[j], rng)[:3]:
-            q = Query(f)
-            if q.check(t) == j:
-                out.append((int(j), q))
-                break
-        if len(out) >= limit:
-            break
-    return out
+    return clear_anchors(t, row, np.argsort(d, kind="stable"), d, reach, lambda j: filters_for(t.objects[j], rng), limit)
 
 
 def _compact(t: ObjectTable, j: int) -> bool:
@@ -132,15 +116,4 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
 
 def describe(t: ObjectTable, row: int, rng: np.random.Generator, *, max_checks: int = 80) -> Query | None:
     """A query that names the target row clearly and every other feature clearly not, or None."""
-    styles = list(STYLES)
-    p = np.asarray([STYLES[s] for s in styles])
-    order = [styles[i] for i in rng.choice(len(styles), size=len(styles), replace=False, p=p / p.sum())]
-    checks = 0
-    for style in order:
-        for q in candidates(style, t, row, rng):
-            checks += 1
-            if q.check(t) == row:
-                return q
-            if checks >= max_checks:
-                return None
-    return None
+    return first_clear(STYLES, lambda style: candidates(style, t, row, rng), t, row, rng, max_checks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -83,22 +83,57 @@ def filters_for(obj: SceneObject, rng: np.random.Generator) -> list[Filter]:
         attrs.append(("size", obj.size))
     if obj.form and obj.category in FORMS_THAT_INFORM:
         attrs.append(("form", obj.form))
-    singles = [Filter(obj.category, **{k: v}) for k, v in attrs]
-    pairs = [Filter(obj.category, **{k1: v1, k2: v2}) for i, (k1, v1) in enumerate(attrs) for k2, v2 in attrs[i + 1 :]]
+    return filter_levels(obj.category, attrs, rng)
+
+
+def filter_levels(category: str, attrs: list[tuple[str, str]], rng: np.random.Generator) -> list[Filter]:
+    """The category alone, then each attribute, then each pair of them (shuffled within a level).
+
+    Shared by the synthetic generator and :mod:`geocrobim.data.refdata`, which differ only in
+    which attributes of an object are worth saying.
+    """
+    singles = [Filter(category, **{k: v}) for k, v in attrs]
+    pairs = [Filter(category, **{k1: v1, k2: v2}) for i, (k1, v1) in enumerate(attrs) for k2, v2 in attrs[i + 1 :]]
     rng.shuffle(singles)
     rng.shuffle(pairs)
-    return [Filter(obj.category), *singles, *pairs]
+    return [Filter(category), *singles, *pairs]
 
 
 def anchors_near(t: ObjectTable, row: int, rng: np.random.Generator, limit: int = 6) -> list[tuple[int, Query]]:
     """Nearby objects (other than the target) that a short phrase names clearly."""
     d = np.hypot(t.cx - t.cx[row], t.cy - t.cy[row])
     reach = max(90.0, 5.0 * math.sqrt(t.area[row]))
+    return clear_anchors(t, row, np.argsort(d), d, reach, lambda j: filters_for(t.objects[j], rng), limit)
+
+
+def clear_anchors(
+    t: ObjectTable,
+    row: int,
+    order: np.ndarray,
+    distance: np.ndarray,
+    reach: float,
+    filters: Callable[[int], list[Filter]],
+    limit: int,
+) -> list[tuple[int, Query]]:
+    """Up to ``limit`` objects within ``reach`` of the target, nearest first, that a short phrase names clearly.
+
+    Args:
+        t: the object table.
+        row: the target's row (never its own anchor; the river neither: it is said otherwise).
+        order: rows to try, nearest first.
+        distance: ``(N,)`` distance of every row from the target, in metres.
+        reach: farthest anchor, in metres.
+        filters: a row's filters, plainest first (the first 3 are tried).
+        limit: at most this many anchors.
+
+    Returns:
+        ``(row, query)`` pairs; each query names its row and nothing else.
+    """
     out: list[tuple[int, Query]] = []
-    for j in np.argsort(d):
-        if j == row or d[j] > reach or t.category[j] == "river":
+    for j in order:
+        if j == row or distance[j] > reach or t.category[j] == "river":
             continue
-        for f in filters_for(t.objects[j], rng)[:3]:
+        for f in filters(int(j))[:3]:
             q = Query(f)
             if q.check(t) == j:
                 out.append((int(j), q))
@@ -168,15 +203,37 @@ def ranked_candidates(style: str, filters: list[Filter], rng: np.random.Generato
 
 def describe(t: ObjectTable, row: int, rng: np.random.Generator, *, max_checks: int = 60) -> Query | None:
     """A query that names the target row clearly and uniquely, or None."""
-    styles = list(STYLES)
-    p = np.asarray([STYLES[s] for s in styles])
-    order = [styles[i] for i in rng.choice(len(styles), size=len(styles), replace=False, p=p / p.sum())]
+    q = first_clear(STYLES, lambda style: candidates(style, t, row, rng), t, row, rng, max_checks)
+    return None if q is None else _overspecify(q, t, row, rng)
+
+
+def first_clear(
+    styles: dict[str, float],
+    candidates_of: Callable[[str], Iterator[Query]],
+    t: ObjectTable,
+    row: int,
+    rng: np.random.Generator,
+    max_checks: int,
+) -> Query | None:
+    """The first candidate that names ``row`` clearly, styles tried in a weighted random order.
+
+    Args:
+        styles: style -> weight (how often it is tried first).
+        candidates_of: a style's candidate queries.
+        t: the object table.
+        row: the target's row.
+        rng: draws the order of the styles.
+        max_checks: give up (None) after checking this many candidates.
+    """
+    names = list(styles)
+    p = np.asarray([styles[s] for s in names])
+    order = [names[i] for i in rng.choice(len(names), size=len(names), replace=False, p=p / p.sum())]
     checks = 0
     for style in order:
-        for q in candidates(style, t, row, rng):
+        for q in candidates_of(style):
             checks += 1
             if q.check(t) == row:
-                return _overspecify(q, t, row, rng)
+                return q
             if checks >= max_checks:
                 return None
     return None
