@@ -41,10 +41,12 @@ def iou(mask: Path, truth: Path) -> float:
 
 def model_threshold(checkpoint: str) -> float:
     """The checkpoint's "not found" threshold (0 without a calibration)."""
+    from geocrobim.inference.calibration import ScoreCalibration
     from geocrobim.models.checkpoint import resolve_checkpoint
 
     metadata = json.loads((resolve_checkpoint(checkpoint) / "metadata.json").read_text())
-    return float((metadata.get("calibration") or {}).get("threshold", 0.0))
+    calibration = ScoreCalibration.from_metadata(metadata)
+    return 0.0 if calibration is None else calibration.threshold
 
 
 def main() -> None:

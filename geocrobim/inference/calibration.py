@@ -43,6 +43,15 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
 
 
+def raw_score(fine: np.ndarray, coarse: np.ndarray | None) -> np.ndarray:
+    """The engine's uncalibrated score: fine x coarse mean probability; the fine mean alone where
+    there was no coarse pass (``coarse`` None or NaN)."""
+    fine = np.asarray(fine, dtype=np.float64)
+    if coarse is None:
+        return fine
+    return fine * np.nan_to_num(np.asarray(coarse, dtype=np.float64), nan=1.0)
+
+
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float = L2, iterations: int = 50) -> np.ndarray:
     """Logistic regression by Newton's method (iteratively reweighted least squares).
 
@@ -133,7 +142,7 @@ class ScoreCalibration:
             b, w = self.fine_weights
             return sigmoid(b + w * logit(fine))
         b, w = self.weights
-        return sigmoid(b + w * logit(fine * np.nan_to_num(np.asarray(coarse, dtype=np.float64), nan=1.0)))
+        return sigmoid(b + w * logit(raw_score(fine, coarse)))
 
     def to_metadata(self) -> dict[str, Any]:
         """The JSON object stored under ``metadata["calibration"]``."""
@@ -168,8 +177,6 @@ def fit_calibration(
         threshold: the "not found" threshold to store.
         stats: extra figures to store (samples, ECE, where the data came from).
     """
-    fine = np.asarray(fine, dtype=np.float64)
-    raw = fine * np.nan_to_num(np.asarray(coarse, dtype=np.float64), nan=1.0)
-    w = fit_logistic(logit(raw)[:, None], labels)
+    w = fit_logistic(logit(raw_score(fine, coarse))[:, None], labels)
     fw = fit_logistic(logit(fine)[:, None], labels)
     return ScoreCalibration((w[0], w[1]), (fw[0], fw[1]), threshold, dict(stats or {}))

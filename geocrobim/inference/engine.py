@@ -27,7 +27,7 @@ from rasterio.errors import NotGeoreferencedWarning
 
 from geocrobim.errors import RasterError
 from geocrobim.inference import instances as inst
-from geocrobim.inference.calibration import ScoreCalibration
+from geocrobim.inference.calibration import ScoreCalibration, raw_score
 from geocrobim.inference.domain import describe_input, warn_out_of_domain
 from geocrobim.inference.expressions import clean_expressions, unique_slugs
 from geocrobim.inference.grounding import CoarseGrid
@@ -331,12 +331,9 @@ class _Run:
             if self.coarse_probs is not None and self.coarse_grid is not None:
                 transform = self.coarse_grid.transform(self.scene.transform)
                 coarse = inst.coarse_means(table.geometries, self.coarse_probs[e], transform)
-                score = fine[e] * coarse
             else:
                 coarse = np.full(len(table), np.nan)
-                score = fine[e]
-            if calibration is not None and len(table):
-                score = calibration.probability(fine[e], coarse)
+            score = raw_score(fine[e], coarse) if calibration is None else calibration.probability(fine[e], coarse)
             scored = table.with_columns({"fine_prob": fine[e], "coarse_prob": coarse, "score": score})
             ranked = inst.arbitrate(scored, self.options.instances)
             result.score = float(ranked.columns["score"][0]) if len(ranked) else None

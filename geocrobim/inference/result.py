@@ -57,7 +57,7 @@ class ExpressionResult:
             "score": None if self.score is None else round(self.score, 6),
             "found": self.found,
             "instances": self.instances,
-            "area_m2": round(self.area, 3) if self.area_unit == "m2" else None,
+            "area_m2": None if self.area_m2 is None else round(self.area_m2, 3),
             "area": round(self.area, 3),
             "area_unit": self.area_unit,
             "components": self.components,

@@ -35,9 +35,9 @@ from geocrobim.data.synthetic.objects import NOUNS
 from geocrobim.data.synthetic.palette import CATEGORY_COLOURS
 from geocrobim.data.synthetic.scene_files import write_scene
 from geocrobim.inference.calibration import (
-    ScoreCalibration,
     expected_calibration_error,
     fit_calibration,
+    raw_score,
     reliability,
 )
 from geocrobim.models.checkpoint import resolve_checkpoint
@@ -172,9 +172,10 @@ def collect_samples(
     return samples
 
 
-def _arrays(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fine means, coarse means and labels of the components (expressions without one left out)."""
-    samples = [s for s in samples if s.rank > 0]
+def _arrays(samples: list[Sample], components_only: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fine means, coarse means and labels (expressions without a component left out, or as NaN means)."""
+    if components_only:
+        samples = [s for s in samples if s.rank > 0]
     return (
         np.array([s.fine for s in samples]),
         np.array([s.coarse for s in samples]),
@@ -189,15 +190,15 @@ def evaluate_split(samples: list[Sample], threshold: float = THRESHOLD) -> dict[
     fit_part = [s for s in samples if s.seed in first]
     test_part = [s for s in samples if s.seed not in first]
     calibration = fit_calibration(*_arrays(fit_part), threshold=threshold)
-    fine, coarse, labels = _arrays(test_part)
-    raw = fine * np.nan_to_num(coarse, nan=1.0)
-    calibrated = calibration.probability(fine, coarse)
-    # Per expression (those without any component score 0: "not found" at any threshold).
-    every = np.array([s.fine * np.nan_to_num(s.coarse, nan=1.0) if s.rank else 0.0 for s in test_part])
-    every_p = np.where([s.rank > 0 for s in test_part], calibration.probability(np.nan_to_num([s.fine for s in test_part], nan=0.5), np.array([s.coarse for s in test_part])), 0.0)
-    best = _best_decisions(test_part, every_p, threshold)
-    best_p, best_y = _best_of_each(test_part, every_p)
-    best_raw, _ = _best_of_each(test_part, every)  # the same components: the map is increasing
+    # Every expression counts in the decisions; one without any component scores 0 ("not found").
+    fine, coarse, labels = _arrays(test_part, components_only=False)
+    component = np.array([s.rank > 0 for s in test_part])
+    raw = np.where(component, raw_score(fine, coarse), 0.0)
+    calibrated = np.where(component, calibration.probability(np.nan_to_num(fine, nan=0.5), coarse), 0.0)
+    best = _best_decisions(test_part, calibrated, threshold)
+    best_p, best_y = _best_of_each(test_part, calibrated)
+    best_raw, _ = _best_of_each(test_part, raw)  # the same components: the map is increasing
+    raw, calibrated, labels = raw[component], calibrated[component], labels[component]
     return {
         "fit_scenes": len(first),
         "test_scenes": len(seeds) - len(first),
@@ -295,4 +296,4 @@ def calibrate_checkpoint(
     return report
 
 
-__all__ = ["ScoreCalibration", "Sample", "absent_expressions", "calibrate_checkpoint", "collect_samples", "evaluate_split"]
+__all__ = ["Sample", "absent_expressions", "calibrate_checkpoint", "collect_samples", "evaluate_split"]
