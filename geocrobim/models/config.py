@@ -127,6 +127,9 @@ class MIDConfig:
         ffn_ratio: feed-forward expansion.
         kernel_source: language kernel from the ``"cls"`` slot or the masked ``"mean"``.
         fpn_refine: fuse the stride-4 level into V before the kernel product.
+        mask_refine: refine the ⊗ logits to stride 4 with the stride-4 image level
+            (:class:`~geocrobim.models.refine.MaskRefine`; not in the paper).
+        refine_width: channels of the ``mask_refine`` convolutions.
     """
 
     num_layers: int = 3
@@ -134,6 +137,8 @@ class MIDConfig:
     ffn_ratio: int = 4
     kernel_source: Literal["cls", "mean"] = "cls"
     fpn_refine: bool = False
+    mask_refine: bool = False
+    refine_width: int = 32
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,9 @@ class CroBIMConfig:
         num_classes: 2 (softmax, argmax; the lineage) or 1 (sigmoid).
         max_tokens: tokenizer length L, ``[CLS]``/``[SEP]`` included.
         image_encoder / text_encoder / capm / lgfa / mid: the boxes of the figure.
+        align_corners: convention of the final bilinear upsampling of the logits to S.
+            True is the lineage's (LAVT, RMSIN), which shifts an 8x-upsampled map by up
+            to 3.5 px towards the far edges; False keeps cell centres where they are.
     """
 
     image_size: int = 480
@@ -155,6 +163,7 @@ class CroBIMConfig:
     capm: CAPMConfig = field(default_factory=CAPMConfig)
     lgfa: LGFAConfig = field(default_factory=LGFAConfig)
     mid: MIDConfig = field(default_factory=MIDConfig)
+    align_corners: bool = True
 
     def __post_init__(self) -> None:
         validate(self)
@@ -216,6 +225,10 @@ def validate(cfg: CroBIMConfig) -> None:
         problems.append(f"lgfa.deficit_mode={lgfa.deficit_mode!r} must be 'complement' or 'no_word_token'")
     if mid.kernel_source not in ("cls", "mean"):
         problems.append(f"mid.kernel_source={mid.kernel_source!r} must be 'cls' or 'mean'")
+    if mid.fpn_refine and mid.mask_refine:
+        problems.append("mid.fpn_refine and mid.mask_refine both bring in the stride-4 level; choose one")
+    if mid.refine_width < 8 or mid.refine_width % 8:
+        problems.append(f"mid.refine_width={mid.refine_width} must be a positive multiple of 8")
     if mid.num_layers < 1:
         problems.append(f"mid.num_layers={mid.num_layers} must be >= 1")
     if cfg.image_encoder.family not in ("swin", "convnext", "efficientnet"):

@@ -77,7 +77,7 @@ class CroBIM(nn.Module):
         self.capm = CAPM(config.capm, channels, text_dim, config.text_encoder.heads)
         self.lgfa = LGFA(config.lgfa, channels, text_dim)
         self.mid = MID(config.mid, config.lgfa.width, text_dim, config.num_classes, channels[0])
-        self.head = UpsampleHead(config.num_classes)
+        self.head = UpsampleHead(config.num_classes, config.align_corners)
 
     @property
     def image_size(self) -> int:

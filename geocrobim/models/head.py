@@ -2,6 +2,8 @@
 
 LAVT/RMSIN upsample their low-resolution 2-channel logits bilinearly with
 ``align_corners=True`` and take the argmax; a 1-channel head is read with a sigmoid.
+``CroBIMConfig.align_corners=False`` keeps each low-resolution cell centred on the pixels
+it covers instead (the lineage's convention shifts an 8x map by up to 3.5 px).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ class UpsampleHead(nn.Module):
 
     Args:
         num_classes: 1 (sigmoid) or 2 (softmax; channel 1 is the referred object).
+        align_corners: bilinear convention (True: the lineage's).
     """
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, align_corners: bool = True) -> None:
         super().__init__()
         self.num_classes = num_classes
+        self.align_corners = align_corners
         self.bias = nn.Parameter(torch.zeros(num_classes))
 
     def forward(self, logits: torch.Tensor, size: int) -> torch.Tensor:
@@ -28,7 +32,7 @@ class UpsampleHead(nn.Module):
         logits = logits + self.bias.to(logits.dtype).view(1, -1, 1, 1)
         if logits.shape[-1] == size and logits.shape[-2] == size:
             return logits
-        return F.interpolate(logits, size=(size, size), mode="bilinear", align_corners=True)
+        return F.interpolate(logits, size=(size, size), mode="bilinear", align_corners=self.align_corners)
 
 
 def foreground_logit(logits: torch.Tensor) -> torch.Tensor:

@@ -7,7 +7,8 @@ Internals [INFERRED] (the paper does not specify them): pre-LN cross-attention w
 positional encodings on the pixels; the language kernel comes from the ``[CLS]`` slot
 (or the masked mean) of the aligned tokens; the CRIS-style pixel-kernel product gives
 1 or 2 low-resolution logit maps. An optional FPN step fuses the stride-4 level into V
-before the product (not in the figure).
+before the product, or an optional mask refinement (:mod:`geocrobim.models.refine`) takes
+the product's logits to stride 4 after it (neither is in the figure).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import nn
 from geocrobim.models.capm import FeedForward
 from geocrobim.models.config import MIDConfig
 from geocrobim.models.lgfa import group_norm
+from geocrobim.models.refine import MaskRefine
 
 
 def sine_position_encoding(height: int, width: int, dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -123,6 +125,9 @@ class MID(nn.Module):
         self.visual_norm = nn.LayerNorm(dim)
         self.kernel = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, num_classes * dim))
         self.refine = FPNRefine(dim, fine_channels) if config.fpn_refine else None
+        self.mask_refine = (
+            MaskRefine(num_classes, dim, fine_channels, config.refine_width) if config.mask_refine else None
+        )
 
     def forward(
         self, visual: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor, fine: torch.Tensor | None = None
@@ -136,7 +141,7 @@ class MID(nn.Module):
             fine: stride-4 image level (B, C_1, S/4, S/4), used only with ``fpn_refine``.
 
         Returns:
-            Logits (B, C, h, w) (or (B, C, S/4, S/4) with ``fpn_refine``).
+            Logits (B, C, h, w) (or (B, C, S/4, S/4) with ``fpn_refine`` or ``mask_refine``).
         """
         b, d, h, w = visual.shape
         pos = sine_position_encoding(h, w, d, visual.device, visual.dtype)
@@ -156,4 +161,7 @@ class MID(nn.Module):
             summary = (tokens * weights).sum(1) / weights.sum(1).clamp_min(1.0)
         kernels = self.kernel(summary).view(b, self.num_classes, d)  # (B, C, D)
         # ⊗: pixel-kernel product; 1/sqrt(D) keeps the initial logits O(1).
-        return torch.einsum("bdhw,bcd->bchw", v, kernels) * d**-0.5
+        logits = torch.einsum("bdhw,bcd->bchw", v, kernels) * d**-0.5
+        if self.mask_refine is not None and fine is not None:
+            logits = self.mask_refine(logits, v, fine)
+        return logits

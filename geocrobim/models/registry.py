@@ -88,7 +88,11 @@ def crobim_lite() -> CroBIMConfig:
         ),
         capm=CAPMConfig(num_prompts=4),
         lgfa=LGFAConfig(width=96),
-        mid=MIDConfig(num_layers=2, heads=4, ffn_ratio=2),
+        # Logits at stride 4, not 8, sharpened by the encoder's stride-4 level, and upsampled
+        # with cell centres kept in place: a stride-8 map cannot draw the small objects that
+        # make up half of a scene's referents (docs/model.md, "Output resolution").
+        mid=MIDConfig(num_layers=2, heads=4, ffn_ratio=2, mask_refine=True, refine_width=16),
+        align_corners=False,
     )
 
 
@@ -123,11 +127,11 @@ PRESETS: dict[str, Callable[[], CroBIMConfig]] = {
 #: has that digest is counted afresh; tests/models/test_registry.py recounts every preset
 #: and fails when a figure here is stale (a config change, or a timm/transformers change).
 PRESET_PARAMETERS: dict[str, tuple[str, int]] = {
-    "crobim_convnext_b": ("680d3114cba3", 222_286_983),
-    "crobim_lite": ("f8a0a7dc6efc", 5_377_447),
-    "crobim_small": ("7b0772ab816a", 9_756_383),
-    "crobim_swin_b": ("0c4d7f2191e0", 221_599_103),
-    "crobim_test": ("b562da474ac6", 239_367),
+    "crobim_convnext_b": ("f1595916a251", 222_286_983),
+    "crobim_lite": ("170ed6e4a1a9", 5_386_713),
+    "crobim_small": ("88dc110a205a", 9_756_383),
+    "crobim_swin_b": ("226a8f792953", 221_599_103),
+    "crobim_test": ("89c4838f2294", 239_367),
 }
 
 

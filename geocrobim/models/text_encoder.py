@@ -230,12 +230,17 @@ class TextTokenizer:
                 unknown.append(word)
         return unknown
 
-    def __call__(self, texts: Sequence[str], max_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, texts: Sequence[str], max_tokens: int, *, warn_user: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokenise to fixed length (``[CLS] ... [SEP]``, truncated, padded with id 0).
 
         Args:
             texts: E expressions.
             max_tokens: L, special tokens included.
+            warn_user: warn about cut sentences and unknown words (what a user typed);
+                training batches pass False: a generated sentence is nobody's typo, and
+                the check would run on every batch.
 
         Returns:
             input_ids (E, L) long and attention_mask (E, L) long (1 on real tokens).
@@ -245,6 +250,15 @@ class TextTokenizer:
         texts = list(texts)
         if not texts:
             raise UsageError("no expression given; pass at least one")
+        if warn_user:
+            self._warn_about(texts, max_tokens)
+        enc = self.tokenizer(
+            texts, padding="max_length", truncation=True, max_length=max_tokens, return_tensors="pt"
+        )
+        return enc["input_ids"].long(), enc["attention_mask"].long()
+
+    def _warn_about(self, texts: list[str], max_tokens: int) -> None:
+        """One warning per sentence cut at ``max_tokens`` and per sentence with unknown words."""
         full = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
         for text, ids in zip(texts, full, strict=True):
             if len(ids) > max_tokens:
@@ -260,7 +274,3 @@ class TextTokenizer:
                     logger, "expression %r: the model's vocabulary does not know %s (read as an unknown word)",
                     text, ", ".join(repr(w) for w in unknown),
                 )  # fmt: skip
-        enc = self.tokenizer(
-            texts, padding="max_length", truncation=True, max_length=max_tokens, return_tensors="pt"
-        )
-        return enc["input_ids"].long(), enc["attention_mask"].long()

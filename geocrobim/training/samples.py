@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -132,8 +131,7 @@ class ReferringCollate:
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
         expressions = [s["expression"] for s in samples]
-        with _quiet_truncation():
-            input_ids, attention_mask = self.tokenizer(expressions, self.max_tokens)
+        input_ids, attention_mask = self.tokenizer(expressions, self.max_tokens, warn_user=False)
         return {
             "image": (images - mean) / std,
             "mask": torch.stack([s["mask"] for s in samples]),
@@ -142,21 +140,3 @@ class ReferringCollate:
             "expression": expressions,
             "id": [s["id"] for s in samples],
         }
-
-
-class _TruncationFilter(logging.Filter):
-    """Drops the tokenizer's per-expression truncation warning (expected in training, e.g. RISBench)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "truncated to" not in record.getMessage()
-
-
-@contextmanager
-def _quiet_truncation() -> Iterator[None]:
-    log = logging.getLogger("geocrobim.models.text_encoder")
-    quiet = _TruncationFilter()
-    log.addFilter(quiet)
-    try:
-        yield
-    finally:
-        log.removeFilter(quiet)

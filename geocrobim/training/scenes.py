@@ -231,7 +231,7 @@ class SceneCollate:
             valid[i, :n] = True
             parse[i, :n] = torch.from_numpy(s["parse"])
             texts += list(s["expressions"]) + [""] * (k - n)
-        input_ids, attention_mask = self.tokenizer(texts, self.max_tokens)
+        input_ids, attention_mask = self.tokenizer(texts, self.max_tokens, warn_user=False)
         return {
             "image": (images - mean) / std,
             "mask": masks,

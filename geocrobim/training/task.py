@@ -171,17 +171,24 @@ class ReferringSegmentationTask(BaseTask):
             hp["model"] = ckpt.metadata.get("preset")
             if hp["model_overrides"]:
                 # Overrides that keep every weight's shape (image_size, drop_path_rate, ...)
-                # continue training the same weights under a changed config; any other
-                # override fails in load_state_dict's strict key/shape check.
+                # continue training the same weights under a changed config. Overrides that
+                # add a module (mid.mask_refine) keep the old weights and start the new one
+                # from its own initialisation; any other change fails below.
                 config = ckpt.config.replace(**hp["model_overrides"])
                 self.model = CroBIM(config, load_pretrained=False)
                 try:
-                    self.model.load_state_dict(ckpt.model.state_dict())
+                    missing, unexpected = self.model.load_state_dict(ckpt.model.state_dict(), strict=False)
                 except RuntimeError as exc:
+                    missing, unexpected = [], [str(exc)]
+                if unexpected:
                     raise UsageError(
-                        f"model_overrides {hp['model_overrides']} change the shape of {ckpt.path}'s weights; "
-                        "with init_checkpoint override only settings that keep them (e.g. image_size)"
-                    ) from exc
+                        f"model_overrides {hp['model_overrides']} change or remove weights of {ckpt.path}; "
+                        "with init_checkpoint override only settings that keep them (e.g. image_size) "
+                        "or that add a module (e.g. mid.mask_refine)"
+                    )
+                if missing:
+                    added = sorted({key.rsplit(".", 2)[0] for key in missing})
+                    logger.info("new modules start from their initialisation: %s", ", ".join(added))
             self.model.train()
             logger.info("initialised from checkpoint %s", ckpt.path)
             self._configure_aux_heads()

@@ -47,6 +47,8 @@ def _all_parameters_get_gradients_except_embeddings(model: CroBIM, tokenizer: Te
     with torch.no_grad():
         if model.lgfa.gamma is not None:
             model.lgfa.gamma.fill_(0.5)
+        if model.mid.mask_refine is not None:  # zero-initialised output layer: nothing behind it learns yet
+            model.mid.mask_refine.out.weight.fill_(0.1)
     images, ids, mask = _batch(tokenizer, model, texts, (64, 64))
     logits = model(images, ids, mask)
     target = torch.zeros_like(logits)
@@ -68,6 +70,7 @@ def _all_parameters_get_gradients_except_embeddings(model: CroBIM, tokenizer: Te
         {"lgfa.deficit_mode": "no_word_token", "mid.kernel_source": "mean"},
         {"mid.fpn_refine": True, "capm.prompt_self_attn": True, "capm.pool_size": 2},
         {"capm.text_passes": 1, "lgfa.fusion_stride": 4},
+        {"mid.mask_refine": True, "mid.refine_width": 8, "align_corners": False},
     ],
 )
 def test_config_variants_train(tokenizer: TextTokenizer, expressions: list[str], overrides: dict) -> None:

@@ -64,6 +64,25 @@ def test_long_expression_is_truncated_with_a_warning(caplog: pytest.LogCaptureFi
     assert "tokens: '" + "the ship " * 17 + "near the red tank' was cut" in caplog.text
 
 
+def test_training_batches_tokenise_without_user_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    """Generated sentences are nobody's typo: the collates pass warn_user=False."""
+    from geocrobim.training.samples import ReferringCollate
+
+    tok = TextTokenizer.from_vocab(make_vocab())
+    texts = ["the zorblax ship " * 8, "the ship"]
+    with caplog.at_level(logging.WARNING, logger="geocrobim.models.text_encoder"):
+        quiet = tok(texts, 8, warn_user=False)
+        batch = ReferringCollate(tok, 8)(
+            [{"image": torch.zeros(3, 8, 8), "mask": torch.zeros(8, 8, dtype=torch.bool), "expression": t, "id": str(i)}
+             for i, t in enumerate(texts)]  # fmt: skip
+        )
+    assert not caplog.records
+    assert torch.equal(batch["input_ids"], quiet[0])
+    with caplog.at_level(logging.WARNING, logger="geocrobim.models.text_encoder"):
+        assert torch.equal(tok(texts, 8)[0], quiet[0])
+    assert "'zorblax'" in caplog.text and "was cut" in caplog.text
+
+
 def test_unknown_words_are_named() -> None:
     tok = TextTokenizer.from_vocab(make_vocab())
     assert tok.unknown_words("the zorblax ship near the red tank") == ["zorblax"]  # spelt letter by letter

@@ -76,10 +76,24 @@ def test_init_checkpoint_with_shape_keeping_overrides(tiny_checkpoint: Path) -> 
     assert task.model.config.replace(image_size=ckpt.config.image_size) == ckpt.config
     loaded = ckpt.model.state_dict()
     assert all(torch.equal(v, loaded[k]) for k, v in task.model.state_dict().items())
-    with pytest.raises(UsageError, match="change the shape"):
+    with pytest.raises(UsageError, match="change or remove weights"):
         ReferringSegmentationTask(
             init_checkpoint=str(tiny_checkpoint), model_overrides={"text_encoder.hidden": 2 * ckpt.config.text_encoder.hidden}
         )
+
+
+def test_init_checkpoint_adds_mask_refine(tiny_checkpoint: Path) -> None:
+    """A continuation may add the refinement module: old weights kept, the new one starts at zero."""
+    ckpt = load_checkpoint(tiny_checkpoint)
+    assert not ckpt.config.mid.mask_refine
+    task = ReferringSegmentationTask(
+        init_checkpoint=str(tiny_checkpoint), model_overrides={"mid.mask_refine": True, "mid.refine_width": 8}
+    )
+    state, loaded = task.model.state_dict(), ckpt.model.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in loaded.items())
+    added = sorted(set(state) - set(loaded))
+    assert added and all(k.startswith("mid.mask_refine.") for k in added)
+    assert not task.model.mid.mask_refine.out.weight.any()
 
 
 @pytest.mark.filterwarnings(r"ignore:You are trying to `self.log\(\)`")
