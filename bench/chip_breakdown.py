@@ -1,0 +1,124 @@
+"""Where a checkpoint succeeds and fails on held-out chips: by GSD, referent size, kind of expression.
+
+    python bench/chip_breakdown.py [--checkpoint default] [--samples 400] [--json OUT]
+
+Scores the first ``--samples`` chips of the stream ``geocrobim evaluate --dataset synthetic
+--split test --image-size 256`` scores (seed 0, 256 px, GSD 0.3-2 m, never trained on),
+one pair at a time, and splits mIoU and P@0.5 by
+
+- the chip's GSD;
+- the referent's size in pixels (the output head's resolution shows here);
+- how many objects of the referent's category the chip holds (1: the noun alone names it;
+  4 or more: the sentence's relation, ordinal or colour must pick it out);
+- the kind of expression: plain, relation (north of, next to, between, ...), ordinal
+  (largest, second from the left, northernmost, ...), or both.
+
+``category share`` is the part of the predicted mask that lies on objects of the referent's
+category: high with a low IoU means the right kind of object, the wrong instance. The last
+line is the summary: mIoU of chips with one object of the category / four or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from geocrobim.compat import ensure_torchvision_importable
+
+ensure_torchvision_importable()
+
+from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator
+from geocrobim.data.synthetic.pixel_grid import Grid
+from geocrobim.data.synthetic.render import render_mask
+from geocrobim.models import load_checkpoint
+from geocrobim.models.head import foreground_logit
+from geocrobim.training.samples import ReferringCollate, SamplePreparer
+
+ORDINAL = re.compile(r"\b(\w+est|\w+most|first|second|third|fourth|fifth|last)\b")
+RELATION = re.compile(r"\b(north|south|east|west|left|right|above|below|next|near|beside|between|across|closest|"
+                      r"nearest|of the (river|road|lake))\b")  # fmt: skip
+SIZES = ((100, "< 100 px"), (400, "100-399 px"), (1600, "400-1599 px"), (10**9, ">= 1600 px"))
+
+
+def kind(expression: str) -> str:
+    """``plain``, ``relation``, ``ordinal`` or ``ordinal + relation``."""
+    ordinal = bool(ORDINAL.search(expression.replace("closest", "").replace("nearest", "")))
+    relation = bool(RELATION.search(expression))
+    return {(False, False): "plain", (False, True): "relation", (True, False): "ordinal"}.get(
+        (ordinal, relation), "ordinal + relation"
+    )
+
+
+def score_chips(checkpoint: str, samples: int) -> list[dict[str, Any]]:
+    """One row per chip: IoU, GSD, referent size, same-category count, kind, category share."""
+    ckpt = load_checkpoint(checkpoint)
+    model = ckpt.model.eval()
+    generator = ChipGenerator(size=256, gsds=DEFAULT_GSDS, seed=0, split="test", per_scene=1)
+    prepare, collate = SamplePreparer(256), ReferringCollate(ckpt.tokenizer, ckpt.config.max_tokens)
+    rows = []
+    for i in range(samples):
+        chip = generator.sample(i)
+        batch = collate([prepare({"image": chip.image, "mask": chip.mask, "expression": chip.expression, "id": str(i)}, i)])
+        with torch.inference_mode():
+            pred = (foreground_logit(model(batch["image"], batch["input_ids"], batch["attention_mask"])) > 0)[0].numpy()
+        truth = chip.mask > 0
+        grid = Grid(0, 0, 256, 256, chip.gsd)
+        same = [render_mask(o, grid) > 0 for o in chip.layout.objects if getattr(o, "category", None) == chip.category]
+        same = [m for m in same if m.any()]
+        on_category = np.logical_or.reduce(same) if same else truth
+        rows.append({
+            "expression": chip.expression, "gsd": chip.gsd, "pixels": int(truth.sum()), "same": len(same),
+            "kind": kind(chip.expression),
+            "iou": float((pred & truth).sum() / max((pred | truth).sum(), 1)),
+            "category_share": float((pred & on_category).sum() / max(pred.sum(), 1)),
+        })  # fmt: skip
+    return rows
+
+
+def table(rows: list[dict[str, Any]], title: str, key: Callable[[dict[str, Any]], Any]) -> None:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    print(title)
+    for name, members in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        name = name[1] if isinstance(name, tuple) else name  # (order, label)
+        iou = np.array([r["iou"] for r in members])
+        share = np.mean([r["category_share"] for r in members])
+        print(f"  {str(name):20s} n={len(members):4d}  mIoU {iou.mean():.3f}  P@0.5 {(iou >= 0.5).mean():.3f}  "
+              f"category share {share:.3f}")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default="default")
+    parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    rows = score_chips(args.checkpoint, args.samples)
+    table(rows, "all", lambda r: "all")
+    table(rows, "GSD (m)", lambda r: r["gsd"])
+    table(rows, "referent size", lambda r: next((i, n) for i, (limit, n) in enumerate(SIZES) if r["pixels"] < limit))
+    table(rows, "objects of the referent's category in the chip", lambda r: min(r["same"], 4) if r["same"] < 4 else "4+")
+    table(rows, "kind of expression", lambda r: r["kind"])
+    if args.json:
+        args.json.write_text(json.dumps({"checkpoint": args.checkpoint, "rows": rows}, indent=1) + "\n")
+    one = [r["iou"] for r in rows if r["same"] == 1]
+    many = [r["iou"] for r in rows if r["same"] >= 4]
+    print(f"summary: mIoU with one object of the category {np.mean(one):.3f}, with four or more {np.mean(many):.3f} "
+          f"(ratio {np.mean(many) / np.mean(one):.2f}), all {np.mean([r['iou'] for r in rows]):.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
