@@ -130,6 +130,11 @@ class MIDConfig:
         mask_refine: refine the ⊗ logits to stride 4 with the stride-4 image level
             (:class:`~geocrobim.models.refine.MaskRefine`; not in the paper).
         refine_width: channels of the ``mask_refine`` convolutions.
+        pixel_attention: after each V2L step, let the language-conditioned pixels attend
+            to one another (:class:`~geocrobim.models.mid.PixelSelfAttention`; not in the
+            paper), so an ordinal or a superlative can compare the instances of a category.
+        attention_pool: keys and values of ``pixel_attention`` are average-pooled by this
+            factor (1: none); queries keep V's resolution.
     """
 
     num_layers: int = 3
@@ -139,6 +144,8 @@ class MIDConfig:
     fpn_refine: bool = False
     mask_refine: bool = False
     refine_width: int = 32
+    pixel_attention: bool = False
+    attention_pool: int = 2
 
 
 @dataclass(frozen=True)
@@ -229,6 +236,8 @@ def validate(cfg: CroBIMConfig) -> None:
         problems.append("mid.fpn_refine and mid.mask_refine both bring in the stride-4 level; choose one")
     if mid.refine_width < 8 or mid.refine_width % 8:
         problems.append(f"mid.refine_width={mid.refine_width} must be a positive multiple of 8")
+    if mid.attention_pool < 1:
+        problems.append(f"mid.attention_pool={mid.attention_pool} must be 1 (no pooling) or more")
     if mid.num_layers < 1:
         problems.append(f"mid.num_layers={mid.num_layers} must be >= 1")
     if cfg.image_encoder.family not in ("swin", "convnext", "efficientnet"):

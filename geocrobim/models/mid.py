@@ -8,7 +8,8 @@ positional encodings on the pixels; the language kernel comes from the ``[CLS]``
 (or the masked mean) of the aligned tokens; the CRIS-style pixel-kernel product gives
 1 or 2 low-resolution logit maps. An optional FPN step fuses the stride-4 level into V
 before the product, or an optional mask refinement (:mod:`geocrobim.models.refine`) takes
-the product's logits to stride 4 after it (neither is in the figure).
+the product's logits to stride 4 after it, and an optional pixel self-attention step ends
+each layer (none of the three is in the figure).
 """
 
 from __future__ import annotations
@@ -43,6 +44,49 @@ def sine_position_encoding(height: int, width: int, dim: int, device: torch.devi
     return torch.cat([y_enc, x_enc], -1).reshape(height * width, 4 * quarter).to(dtype)
 
 
+class PixelSelfAttention(nn.Module):
+    """Language-conditioned pixels attend to one another (pre-LN, residual, zero-initialised).
+
+    Not in the CroBIM figure. Cross-attention lets a pixel ask the sentence what is meant,
+    and the sentence's tokens see every pixel, but no pixel sees the others: to decide
+    whether *this* tank is "the second from the left" or "the largest", a pixel has to
+    compare itself with the other tanks of the chip. On held-out chips with four or more
+    objects of the referent's category, the shipped model without this step found the
+    referent about one time in three (``bench/chip_breakdown.py``). Keys and values are
+    average-pooled (``pool``) so the cost grows with N * N / pool^2, not N^2. The output
+    projection starts at zero, so a checkpoint trained without the step keeps its answer.
+
+    Args:
+        dim: D.
+        heads: attention heads.
+        pool: pooling factor of keys and values (1: none).
+    """
+
+    def __init__(self, dim: int, heads: int, pool: int) -> None:
+        super().__init__()
+        self.pool = pool
+        self.norm = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        with torch.no_grad():
+            self.attn.out_proj.weight.zero_()
+            self.attn.out_proj.bias.zero_()
+
+    def forward(self, visual: torch.Tensor, size: tuple[int, int], pos: torch.Tensor) -> torch.Tensor:
+        """(B, N, D) pixels of an h x w grid, (N, D) positions -> (B, N, D)."""
+        h, w = size
+        x = self.norm(visual)
+        if self.pool > 1:
+            grid = x.transpose(1, 2).reshape(x.shape[0], x.shape[2], h, w)
+            # ceil_mode: a grid whose side is not a multiple of the pool keeps its last row.
+            pooled = F.avg_pool2d(grid, self.pool, ceil_mode=True, count_include_pad=False)
+            hp, wp = pooled.shape[-2:]
+            kv = pooled.flatten(2).transpose(1, 2)
+            kv_pos = sine_position_encoding(hp, wp, x.shape[2], x.device, x.dtype)
+        else:
+            kv, kv_pos = x, pos
+        return visual + self.attn(x + pos, kv + kv_pos, kv, need_weights=False)[0]
+
+
 class MIDLayer(nn.Module):
     """One cascaded step: L2V alignment (tokens query pixels), then V2L (pixels query tokens).
 
@@ -50,9 +94,13 @@ class MIDLayer(nn.Module):
         dim: D.
         heads: attention heads.
         ffn_ratio: feed-forward expansion.
+        pixel_attention: end with a :class:`PixelSelfAttention` step.
+        attention_pool: its key/value pooling factor.
     """
 
-    def __init__(self, dim: int, heads: int, ffn_ratio: int) -> None:
+    def __init__(
+        self, dim: int, heads: int, ffn_ratio: int, pixel_attention: bool = False, attention_pool: int = 2
+    ) -> None:
         super().__init__()
         self.l2v_q_norm = nn.LayerNorm(dim)
         self.l2v_kv_norm = nn.LayerNorm(dim)
@@ -62,17 +110,24 @@ class MIDLayer(nn.Module):
         self.v2l_kv_norm = nn.LayerNorm(dim)
         self.v2l_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.v2l_ffn = FeedForward(dim, ffn_ratio)
+        self.pixel_attn = PixelSelfAttention(dim, heads, attention_pool) if pixel_attention else None
 
     def forward(
-        self, visual: torch.Tensor, tokens: torch.Tensor, pad: torch.Tensor, pos: torch.Tensor
+        self,
+        visual: torch.Tensor,
+        tokens: torch.Tensor,
+        pad: torch.Tensor,
+        pos: torch.Tensor,
+        size: tuple[int, int] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One L2V + V2L step.
+        """One L2V + V2L (+ pixel self-attention) step.
 
         Args:
             visual: V, (B, N, D).
             tokens: language tokens Tl, (B, M, D).
             pad: (B, M) bool, True on padding (key_padding_mask convention).
             pos: (N, D) pixel positional encoding.
+            size: (h, w) of V's grid, N = h * w; needed with ``pixel_attention``.
 
         Returns:
             Updated (V, Tl).
@@ -83,6 +138,10 @@ class MIDLayer(nn.Module):
         t = self.v2l_kv_norm(tokens)
         delta = self.v2l_attn(self.v2l_q_norm(visual) + pos, t, t, key_padding_mask=pad, need_weights=False)[0]
         visual = self.v2l_ffn(visual + delta)  # ⊕: the V2L output is added back to V
+        if self.pixel_attn is not None:
+            if size is None:
+                raise ValueError("MIDLayer with pixel_attention needs the grid size (h, w)")
+            visual = self.pixel_attn(visual, size, pos)
         return visual, tokens
 
 
@@ -120,7 +179,10 @@ class MID(nn.Module):
         self.dim = dim
         self.num_classes = num_classes
         self.text_proj = nn.Linear(text_dim, dim)
-        self.layers = nn.ModuleList(MIDLayer(dim, config.heads, config.ffn_ratio) for _ in range(config.num_layers))
+        self.layers = nn.ModuleList(
+            MIDLayer(dim, config.heads, config.ffn_ratio, config.pixel_attention, config.attention_pool)
+            for _ in range(config.num_layers)
+        )
         self.token_norm = nn.LayerNorm(dim)
         self.visual_norm = nn.LayerNorm(dim)
         self.kernel = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, num_classes * dim))
@@ -149,7 +211,7 @@ class MID(nn.Module):
         tokens = self.text_proj(text)
         pad = text_mask == 0
         for layer in self.layers:
-            v, tokens = layer(v, tokens, pad, pos)
+            v, tokens = layer(v, tokens, pad, pos, (h, w))
         tokens = self.token_norm(tokens)
         v = self.visual_norm(v).transpose(1, 2).reshape(b, d, h, w)
         if self.refine is not None and fine is not None:

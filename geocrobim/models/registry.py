@@ -127,11 +127,11 @@ PRESETS: dict[str, Callable[[], CroBIMConfig]] = {
 #: has that digest is counted afresh; tests/models/test_registry.py recounts every preset
 #: and fails when a figure here is stale (a config change, or a timm/transformers change).
 PRESET_PARAMETERS: dict[str, tuple[str, int]] = {
-    "crobim_convnext_b": ("f1595916a251", 222_286_983),
-    "crobim_lite": ("0bc42194e0c4", 5_386_905),
-    "crobim_small": ("88dc110a205a", 9_756_383),
-    "crobim_swin_b": ("226a8f792953", 221_599_103),
-    "crobim_test": ("89c4838f2294", 239_367),
+    "crobim_convnext_b": ("ad08020d9dc0", 222_286_983),
+    "crobim_lite": ("e49b5a30a5d7", 5_386_905),
+    "crobim_small": ("a331c595a7f7", 9_756_383),
+    "crobim_swin_b": ("1c2f63e0a896", 221_599_103),
+    "crobim_test": ("344c59015251", 239_367),
 }
 
 

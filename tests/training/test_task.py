@@ -96,6 +96,19 @@ def test_init_checkpoint_adds_mask_refine(tiny_checkpoint: Path) -> None:
     assert not task.model.mid.mask_refine.out.weight.any()
 
 
+def test_init_checkpoint_adds_pixel_attention_without_changing_the_answer(tiny_checkpoint: Path) -> None:
+    ckpt = load_checkpoint(tiny_checkpoint)
+    task = ReferringSegmentationTask(init_checkpoint=str(tiny_checkpoint), model_overrides={"mid.pixel_attention": True})
+    added = sorted(set(task.model.state_dict()) - set(ckpt.model.state_dict()))
+    assert added and all(".pixel_attn." in k for k in added)
+    size = ckpt.config.image_size
+    ids, mask = ckpt.tokenizer(["the large red building"], ckpt.config.max_tokens)
+    image = torch.rand(1, 3, size, size)
+    task.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(task.model(image, ids, mask), ckpt.model.eval()(image, ids, mask))
+
+
 @pytest.mark.filterwarnings(r"ignore:You are trying to `self.log\(\)`")
 def test_training_step_runs_backward() -> None:
     task = _task()
