@@ -13,12 +13,12 @@ from geocrobim.models.testing import make_test_model
 
 
 def _grid(h: int, w: int, dim: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
-    torch.manual_seed(0)
     return torch.randn(2, h * w, dim), sine_position_encoding(h, w, dim, torch.device("cpu"), torch.float32)
 
 
 @pytest.mark.parametrize("pool", [1, 2])
 def test_starts_as_identity_then_reaches_across_the_grid(pool: int) -> None:
+    torch.manual_seed(0)
     h, w = 5, 7  # odd sides: the pooled grid keeps its last row and column
     attention = PixelSelfAttention(16, heads=4, pool=pool)
     visual, pos = _grid(h, w)
