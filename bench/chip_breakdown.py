@@ -43,6 +43,7 @@ from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.render import render_mask
 from geocrobim.models import load_checkpoint
 from geocrobim.models.head import foreground_logit
+from geocrobim.training.metrics import intersection_union, pair_iou
 from geocrobim.training.samples import ReferringCollate, SamplePreparer
 
 ORDINAL = re.compile(r"\b(\w+est|\w+most|first|second|third|fourth|fifth|last)\b")
@@ -80,7 +81,7 @@ def score_chips(checkpoint: str, samples: int) -> list[dict[str, Any]]:
         rows.append({
             "expression": chip.expression, "gsd": chip.gsd, "pixels": int(truth.sum()), "same": len(same),
             "kind": kind(chip.expression),
-            "iou": float((pred & truth).sum() / max((pred | truth).sum(), 1)),
+            "iou": float(pair_iou(*intersection_union(pred, truth))[0]),
             "category_share": float((pred & on_category).sum() / max(pred.sum(), 1)),
         })  # fmt: skip
     return rows
@@ -110,7 +111,7 @@ def main() -> None:
     table(rows, "all", lambda r: "all")
     table(rows, "GSD (m)", lambda r: r["gsd"])
     table(rows, "referent size", lambda r: next((i, n) for i, (limit, n) in enumerate(SIZES) if r["pixels"] < limit))
-    table(rows, "objects of the referent's category in the chip", lambda r: min(r["same"], 4) if r["same"] < 4 else "4+")
+    table(rows, "objects of the referent's category in the chip", lambda r: r["same"] if r["same"] < 4 else "4+")
     table(rows, "kind of expression", lambda r: r["kind"])
     if args.json:
         args.json.write_text(json.dumps({"checkpoint": args.checkpoint, "rows": rows}, indent=1) + "\n")

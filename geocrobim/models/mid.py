@@ -118,7 +118,7 @@ class MIDLayer(nn.Module):
         tokens: torch.Tensor,
         pad: torch.Tensor,
         pos: torch.Tensor,
-        size: tuple[int, int] | None = None,
+        size: tuple[int, int],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One L2V + V2L (+ pixel self-attention) step.
 
@@ -127,7 +127,7 @@ class MIDLayer(nn.Module):
             tokens: language tokens Tl, (B, M, D).
             pad: (B, M) bool, True on padding (key_padding_mask convention).
             pos: (N, D) pixel positional encoding.
-            size: (h, w) of V's grid, N = h * w; needed with ``pixel_attention``.
+            size: (h, w) of V's grid, N = h * w (read by ``pixel_attention``).
 
         Returns:
             Updated (V, Tl).
@@ -139,8 +139,6 @@ class MIDLayer(nn.Module):
         delta = self.v2l_attn(self.v2l_q_norm(visual) + pos, t, t, key_padding_mask=pad, need_weights=False)[0]
         visual = self.v2l_ffn(visual + delta)  # ⊕: the V2L output is added back to V
         if self.pixel_attn is not None:
-            if size is None:
-                raise ValueError("MIDLayer with pixel_attention needs the grid size (h, w)")
             visual = self.pixel_attn(visual, size, pos)
         return visual, tokens
 
