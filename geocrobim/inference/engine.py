@@ -38,6 +38,7 @@ from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coars
 from geocrobim.inference.quicklook_canvas import QuicklookCanvas
 from geocrobim.inference.read_plan import ReadPlan, plan_reading
 from geocrobim.inference.result import ExpressionResult, SegmentResult
+from geocrobim.inference.scene_words import SceneWords, read_scene_words
 from geocrobim.raster import (
     QuicklookCaption,
     Scene,
@@ -222,6 +223,9 @@ class _Run:
         self.options = options
         self.plan = plan
         self.texts = texts
+        # "the rightmost pool", "the pond in the left part of the image": no window can rank the
+        # scene's pools or knows where the image's left is; the engine resolves those words.
+        self.words = [read_scene_words(t) if options.scene_words else SceneWords(t, t) for t in texts]
         self.paths = paths
         self.predictor = predictor
         self.staging = staging
@@ -254,7 +258,10 @@ class _Run:
         self.input_report = describe_input(scene, self.stretch, opts.value_range)
         logger.info("bands %s as R,G,B, stretch %s", self.input_report["bands"], self.input_report["stretch"])
         warn_out_of_domain(scene, plan, getattr(predictor, "metadata", None) or {})
-        text = predictor.encode_text(self.texts)
+        for words in self.words:
+            if words.scene_wide:
+                logger.info("'%s': the model looks for '%s', the engine resolves %s", words.expression, words.model_text, words.describe())
+        text = predictor.encode_text([words.model_text for words in self.words])
         windows = make_grid(scene.width, scene.height, plan.footprint, plan.source_overlap)
         self.timings["prepare_s"] = time.perf_counter() - t0
         logger.info(
@@ -267,7 +274,10 @@ class _Run:
         passes: dict[str, Any] = {"batch_size": opts.batch_size, "readers": _readers(opts.readers, predictor), "canvas": self.canvas}
         outcome = None
         if opts.coarse:
-            outcome = coarse_pass(scene, self.stretch, plan, predictor, text, len(self.texts), progress=progress, **passes)
+            # The coarse view holds the whole scene, so it reads the whole sentence: its support then
+            # favours the candidate the scene-wide words mean, before the engine ranks the candidates.
+            scene_text = predictor.encode_text(self.texts) if any(w.scene_wide for w in self.words) else text
+            outcome = coarse_pass(scene, self.stretch, plan, predictor, scene_text, len(self.texts), progress=progress, **passes)
         chosen, reason, fallback = choose_fine_windows(windows, outcome, plan)
         if outcome is not None:
             self.coarse_grid, self.coarse_probs = outcome.grid, outcome.probs
@@ -335,7 +345,14 @@ class _Run:
                 coarse = np.full(len(table), np.nan)
             score = raw_score(fine[e], coarse) if calibration is None else calibration.probability(fine[e], coarse)
             scored = table.with_columns({"fine_prob": fine[e], "coarse_prob": coarse, "score": score})
-            ranked = inst.arbitrate(scored, self.options.instances)
+            words = self.words[e]
+            if words.scene_wide:
+                shape = (self.scene.height, self.scene.width)
+                ranked, resolved = inst.pick_scene_wide(scored, words, self.scene.transform, shape, self.options.instances)
+                logger.info("'%s': %s", words.expression, resolved)
+                result.scene_words = resolved
+            else:
+                ranked = inst.arbitrate(scored, self.options.instances)
             result.score = float(ranked.columns["score"][0]) if len(ranked) else None
             kept = inst.above(ranked, threshold)
             self.kept.append(kept)
@@ -344,6 +361,8 @@ class _Run:
             result.area = float(kept.columns["area_m2"].sum()) if len(kept) else 0.0
             result.area_unit = area_unit(self.scene)
             result.note = self._note(len(table), None if len(kept) or not len(ranked) else ranked, threshold)
+            if result.scene_words is not None and len(table) and not len(ranked):
+                result.note = f"not found: {result.scene_words}, none at the asked position: empty mask, empty layer"
         self.timings["score_s"] = time.perf_counter() - t
         self.timings["vectorise_s"] = time.perf_counter() - t0
 

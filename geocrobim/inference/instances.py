@@ -29,6 +29,7 @@ from rasterio.windows import Window
 
 from geocrobim.choices import Instances
 from geocrobim.inference.labels import Edges
+from geocrobim.inference.scene_words import SceneWords
 from geocrobim.vector.table import PolygonTable
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,75 @@ def arbitrate(table: PolygonTable, instances: Instances) -> PolygonTable:
         order = order[:1]
     kept = table.take(order)
     return kept.with_columns({"rank": np.arange(1, len(kept) + 1, dtype=np.int32)}, first=True)
+
+
+#: A component is one of the candidates that scene-wide words rank when its score reaches this share
+#: of the best candidate's: a faint false alarm at the scene's edge must not become "the easternmost".
+#: Chosen on 39 scene-wide expressions of 9 synthetic scenes (docs/grounding.md, "Measured").
+MEMBER_SHARE = 0.3
+#: ... and when its area reaches this share of the largest such candidate's: a speck or a fragment
+#: of an object is no candidate for "the smallest" or "the westernmost".
+MEMBER_AREA_SHARE = 0.25
+
+
+def pick_scene_wide(
+    table: PolygonTable, words: SceneWords, transform: Affine, shape: tuple[int, int], instances: Instances
+) -> tuple[PolygonTable, str]:
+    """Resolve scene-wide words over the scene's candidates (:mod:`geocrobim.inference.scene_words`).
+
+    The candidates are the components scoring at least :data:`MEMBER_SHARE` of the best score,
+    at least :data:`MEMBER_AREA_SHARE` of the largest of those in area, and, for a region, whose
+    centroid lies in that third of the raster (the image's left, top, ...).
+    A rank orders them by easting, northing or area and takes the asked position.
+
+    Args:
+        table: the components of the model's text, with ``score`` and ``area_m2`` columns.
+        words: the sentence's scene-wide words (``words.scene_wide`` is true).
+        transform: the raster's pixel-to-map transform (regions are thirds of the image).
+        shape: the raster's ``(height, width)``.
+        instances: ``"best"`` keeps the picked component; ``"all"`` every candidate, the picked
+            one first, then the others by score.
+
+    Returns:
+        The kept rows with a 1-based ``rank`` column (empty when no candidate is at the asked
+        position), and one line saying what was resolved, for the log and the result's note.
+    """
+    score = np.asarray(table.columns["score"], dtype=np.float64)
+    area = np.asarray(table.columns["area_m2"], dtype=np.float64)
+    member = np.isfinite(score) & (score >= MEMBER_SHARE * (np.nanmax(score) if len(score) else 0.0))
+    member &= area >= MEMBER_AREA_SHARE * (area[member].max() if member.any() else 0.0)
+    centroids = [g.centroid for g in table.geometries]
+    x = np.array([c.x for c in centroids], dtype=np.float64)
+    y = np.array([c.y for c in centroids], dtype=np.float64)
+    if words.region is not None:
+        col, row = ~transform @ (x, y)
+        height, width = shape
+        member &= _in_third(np.asarray(col) / width, words.region[0], "left", "right")
+        member &= _in_third(np.asarray(row) / height, words.region[1], "top", "bottom")
+    candidates = np.flatnonzero(member)
+    # Best score first among the candidates (stable: ties keep the polygoniser's order).
+    by_score = candidates[np.argsort(-score[candidates], kind="stable")]
+    chosen = by_score[:1]
+    if words.rank is not None:
+        value = {"x": x, "y": y, "size": area}[words.rank.key]
+        order = candidates[np.argsort(-value[candidates] if words.rank.descending else value[candidates], kind="stable")]
+        chosen = order[words.rank.position : words.rank.position + 1]
+    what = f"{words.describe()}: {len(candidates)} candidate(s) of '{words.model_text}'"
+    if instances == "all" and len(chosen):
+        chosen = np.concatenate([chosen, by_score[by_score != chosen[0]]])
+    kept = table.take(chosen)
+    return kept.with_columns({"rank": np.arange(1, len(kept) + 1, dtype=np.int32)}, first=True), what
+
+
+def _in_third(position: np.ndarray, side: str | None, low: str, high: str) -> np.ndarray:
+    """Whether each relative position (0-1 across the image) lies in the named third of that axis."""
+    if side is None:
+        return np.ones(len(position), dtype=bool)
+    if side == low:
+        return position < 1 / 3
+    if side == high:
+        return position >= 2 / 3
+    return (position >= 1 / 3) & (position < 2 / 3)
 
 
 def above(ranked: PolygonTable, threshold: float) -> PolygonTable:

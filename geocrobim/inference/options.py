@@ -90,6 +90,9 @@ class SegmentOptions:
             runs and writes in the calling thread (no overlap). Library only.
         instances: ``best`` keeps the best-scoring instance, ``all`` every one.
         coarse: run the coarse (whole-scene) pass and restrict the fine pass to its candidates.
+        scene_words: resolve words about the whole scene ("the rightmost", "in the top left
+            corner") over every candidate (:mod:`geocrobim.inference.scene_words`); False: the
+            model reads the whole sentence, window by window.
         probabilities: also write the blended probabilities as a uint8 0-255 COG.
         vector_format: one of :data:`geocrobim.choices.VECTOR_FORMATS`.
         simplify: polygon simplification tolerance in CRS units (0: exact pixel outlines).
@@ -129,6 +132,10 @@ class SegmentOptions:
     ))
     coarse: bool = _option(True, Flag(
         ("--coarse/--no-coarse",), "Run the whole-scene coarse pass first; --no-coarse runs every window.", kind=bool
+    ))
+    scene_words: bool = _option(True, Flag(
+        ("--scene-words/--no-scene-words",), "Resolve 'the rightmost', 'the second largest', 'in the top left corner' "
+        "over the whole scene; --no-scene-words lets each window read the whole sentence.", kind=bool,
     ))
     probabilities: bool = _option(False, Flag(
         ("--probabilities",), "Also write the blended probabilities (uint8 0-255 COG).", kind=bool

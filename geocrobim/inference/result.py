@@ -32,6 +32,8 @@ class ExpressionResult:
         components: connected components found before arbitration.
         timings: seconds per stage of this expression's post-processing.
         note: why the result is empty, when it is.
+        scene_words: what the engine resolved over the whole scene ("rank 1 by easting, ...:
+            4 candidate(s) of 'the swimming pool'"), None when the model read the whole sentence.
     """
 
     expression: str
@@ -44,6 +46,7 @@ class ExpressionResult:
     components: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     note: str | None = None
+    scene_words: str | None = None
 
     @property
     def area_m2(self) -> float | None:
@@ -63,6 +66,7 @@ class ExpressionResult:
             "components": self.components,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "note": self.note,
+            "scene_words": self.scene_words,
         }
 
 

@@ -72,7 +72,7 @@ def test_segment_writes_outputs_and_a_json_summary(scene, checkpoint, tmp_path):
     assert summary["reading"]["windows"] == summary["reading"]["fine_windows_run"] == 4
     assert [e["expression"] for e in summary["expressions"]] == [EXPR, "the river"]
     for item in summary["expressions"]:
-        assert set(item) == {"expression", "outputs", "score", "found", "instances", "area_m2", "area", "area_unit", "components", "timings", "note"}
+        assert set(item) == {"expression", "outputs", "score", "found", "instances", "area_m2", "area", "area_unit", "components", "timings", "note", "scene_words"}
         assert set(item["outputs"]) == {"mask", "probabilities", "vector", "quicklook"}
         assert all(Path(p).is_file() for p in item["outputs"].values())
         assert item["instances"] <= 1 and item["area_m2"] >= 0

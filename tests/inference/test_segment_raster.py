@@ -126,6 +126,51 @@ def test_instances_best_keeps_the_highest_score_and_all_keeps_every_component(ge
     assert every.expressions[0].instances == 2 and every.expressions[0].components == 2
 
 
+def test_scene_wide_words_are_resolved_by_the_engine_not_the_windows(geotiff, stub, make_squares, tmp_path):
+    # Three squares of 20, 30 and 24 px, the brightest in the west: the stub's score follows brightness.
+    boxes = [(60, 20, 20, 20, 255), (60, 100, 30, 30, 230), (60, 170, 24, 24, 220)]
+    scene = geotiff(make_squares((160, 200), boxes))
+    seen: list[str] = []
+
+    class Recording(stub):  # type: ignore[misc, valid-type]
+        def encode_text(self, expressions):
+            seen.extend(expressions)
+            return super().encode_text(expressions)
+
+    sentences = ["the rightmost square", "the second largest square", "the square on the left side of the image", "the bright square"]
+    result = run(scene, tmp_path / "out", Recording(), sentences, coarse=False, min_score=0.0)
+    assert seen == ["the square", "the square", "the square", "the bright square"]
+    picked = [gpd.read_file(e.outputs.vector).geometry.iloc[0].centroid for e in result.expressions]
+    with rasterio.open(scene) as src:
+        cols = [round((~src.transform @ (p.x, p.y))[0]) for p in picked]
+    assert cols == [182, 182, 30, 30]  # the east one is rightmost and second largest; the west one is on the left and brightest
+    assert result.expressions[0].scene_words.startswith("rank 1 by easting, largest first: 3 candidate(s) of 'the square'")
+    assert result.expressions[3].scene_words is None
+    mask, _ = read(result.expressions[0].outputs.mask)
+    assert mask[60:84, 170:194].all() and mask.sum() == 24 * 24
+    # --no-scene-words: every window reads the whole sentence, and the best score wins.
+    seen.clear()
+    plain = run(scene, tmp_path / "plain", Recording(), sentences[:1], coarse=False, min_score=0.0, scene_words=False)
+    assert seen == sentences[:1] and plain.expressions[0].scene_words is None
+    mask, _ = read(plain.expressions[0].outputs.mask)
+    assert mask[60:80, 20:40].all() and mask.sum() == 20 * 20
+
+
+
+def test_the_coarse_pass_reads_the_whole_sentence_and_the_windows_the_rest(geotiff, stub, make_squares, tmp_path):
+    scene = geotiff(make_squares((480, 640), [(200, 300, 60, 60, 255)]))
+    seen: list[list[str]] = []
+
+    class Recording(stub):  # type: ignore[misc, valid-type]
+        def encode_text(self, expressions):
+            seen.append(list(expressions))
+            return super().encode_text(expressions)
+
+    result = run(scene, tmp_path / "out", Recording(), ["the rightmost square", "the bright square"], min_score=0.0)
+    assert result.reading["coarse"] and result.expressions[0].scene_words is not None
+    assert seen == [["the square", "the bright square"], ["the rightmost square", "the bright square"]]
+
+
 def test_coarse_pass_restricts_the_fine_pass_to_windows_near_candidates(geotiff, stub, make_squares, tmp_path):
     scene = geotiff(make_squares((480, 640), [(200, 300, 60, 60, 255)]))
     full, near = stub(), stub()
