@@ -360,18 +360,28 @@ class _Run:
             result.found = len(kept) > 0
             result.area = float(kept.columns["area_m2"].sum()) if len(kept) else 0.0
             result.area_unit = area_unit(self.scene)
-            result.note = self._note(len(table), None if len(kept) or not len(ranked) else ranked, threshold)
-            if result.scene_words is not None and len(table) and not len(ranked):
-                result.note = f"not found: {result.scene_words}, none at the asked position: empty mask, empty layer"
+            rejected = None if len(kept) or not len(ranked) else ranked
+            result.note = self._note(len(table), rejected, threshold, None if len(ranked) else result.scene_words)
         self.timings["score_s"] = time.perf_counter() - t
         self.timings["vectorise_s"] = time.perf_counter() - t0
 
-    def _note(self, components: int, rejected: PolygonTable | None, threshold: float) -> str | None:
-        """Why the result is empty, when it is; ``rejected``: the ranked candidates, all under ``threshold``."""
+    def _note(
+        self, components: int, rejected: PolygonTable | None, threshold: float, unpicked: str | None = None
+    ) -> str | None:
+        """Why the result is empty, when it is.
+
+        Args:
+            components: connected components found.
+            rejected: the ranked candidates, all under ``threshold``; None when some were kept.
+            threshold: the "not found" threshold.
+            unpicked: what scene-wide words resolved, when they picked no candidate.
+        """
         if self.no_valid_pixels:
             return "the scene has no valid pixel (all nodata or masked): empty mask, empty layer"
         if components == 0:
             return f"not found: no pixel reached probability {THRESHOLD}: empty mask, empty layer"
+        if unpicked is not None:
+            return f"not found: {unpicked}, none at the asked position: empty mask, empty layer"
         if rejected is not None:
             x, y = inst.centre(rejected.geometries[0])
             return (

@@ -131,7 +131,8 @@ def arbitrate(table: PolygonTable, instances: Instances) -> PolygonTable:
 
 #: A component is one of the candidates that scene-wide words rank when its score reaches this share
 #: of the best candidate's: a faint false alarm at the scene's edge must not become "the easternmost".
-#: Chosen on 39 scene-wide expressions of 9 synthetic scenes (docs/grounding.md, "Measured").
+#: Chosen on the 39 scene-wide expressions of sample_data and synthetic seeds 1000-1010
+#: (docs/grounding.md, "Measured: scene-wide words").
 MEMBER_SHARE = 0.3
 #: ... and when its area reaches this share of the largest such candidate's: a speck or a fragment
 #: of an object is no candidate for "the smallest" or "the westernmost".

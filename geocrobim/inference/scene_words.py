@@ -50,7 +50,7 @@ SIDES: dict[str, tuple[str, bool]] = {
     "south": ("y", False),
 }
 ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4}
-#: Region name -> (horizontal, vertical) third: "left"/"centre"/"right", "top"/"centre"/"bottom", or None.
+#: Words of a part of the image -> the third of that axis they name.
 VERTICAL = {"top": "top", "upper": "top", "bottom": "bottom", "lower": "bottom"}
 HORIZONTAL = {"left": "left", "right": "right"}
 CENTRE = ("centre", "center", "middle")
@@ -113,7 +113,7 @@ class SceneWords:
         return self.rank is not None or self.region is not None
 
     def describe(self) -> str:
-        """Plain words for logs and notes, e.g. ``"2nd by easting, descending; in the left third"``."""
+        """Plain words for logs and notes, e.g. ``"rank 2 by easting, largest first; in the top left of the scene"``."""
         parts = []
         if self.rank is not None:
             what = {"x": "easting", "y": "northing", "size": "area"}[self.rank.key]
@@ -147,14 +147,13 @@ def read_scene_words(expression: str) -> SceneWords:
     elif superlative is not None:
         # "the largest ...", "the second largest ...", "the rightmost ..."
         key, descending = SUPERLATIVES[superlative.group(1).lower()]
+        text = _cut(text, superlative)
         position = 0
         if ordinal is not None and ordinal.end() == superlative.start():
+            # The ordinal's span lies before the superlative's, so the cut above left it in place.
             position = ORDINALS[ordinal.group(1).lower()]
-            text = text[: ordinal.start()] + text[ordinal.end() :]
-            superlative = _SUPERLATIVE.search(text)
-        assert superlative is not None  # noqa: S101 - found above, only the ordinal before it was cut
+            text = _cut(text, ordinal)
         rank = SceneRank(key, position, descending)
-        text = _cut(text, superlative)
     match = _REGION.search(text)
     if match is not None:
         words = re.split(r"[\s-]+", match.group("where").lower())
