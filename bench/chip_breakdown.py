@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from geocrobim.compat import ensure_torchvision_importable
 ensure_torchvision_importable()
 
 from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator
+from geocrobim.data.synthetic.grammar import Nearest, Ordinal, Query
 from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.render import render_mask
 from geocrobim.models import load_checkpoint
@@ -46,16 +46,17 @@ from geocrobim.models.head import foreground_logit
 from geocrobim.training.metrics import intersection_union, pair_iou
 from geocrobim.training.samples import ReferringCollate, SamplePreparer
 
-ORDINAL = re.compile(r"\b(\w+est|\w+most|first|second|third|fourth|fifth|last)\b")
-RELATION = re.compile(r"\b(north|south|east|west|left|right|above|below|next|near|beside|between|across|closest|"
-                      r"nearest|of the (river|road|lake))\b")  # fmt: skip
 SIZES = ((100, "< 100 px"), (400, "100-399 px"), (1600, "400-1599 px"), (10**9, ">= 1600 px"))
 
 
-def kind(expression: str) -> str:
-    """``plain``, ``relation``, ``ordinal`` or ``ordinal + relation``."""
-    ordinal = bool(ORDINAL.search(expression.replace("closest", "").replace("nearest", "")))
-    relation = bool(RELATION.search(expression))
+def kind(query: Query) -> str:
+    """``plain``, ``relation``, ``ordinal`` or ``ordinal + relation``, read off the query's structure.
+
+    A relation is any locator (a part of the image, a bank of the river, a relation to another
+    object) or "nearest to"; an ordinal is a rank ("the second largest", "the westernmost").
+    """
+    ordinal = isinstance(query.ordinal, Ordinal)
+    relation = query.locator is not None or isinstance(query.ordinal, Nearest)
     return {(False, False): "plain", (False, True): "relation", (True, False): "ordinal"}.get(
         (ordinal, relation), "ordinal + relation"
     )
@@ -80,7 +81,7 @@ def score_chips(checkpoint: str, samples: int) -> list[dict[str, Any]]:
         on_category = np.logical_or.reduce(same) if same else truth
         rows.append({
             "expression": chip.expression, "gsd": chip.gsd, "pixels": int(truth.sum()), "same": len(same),
-            "kind": kind(chip.expression),
+            "kind": kind(chip.query),
             "iou": float(pair_iou(*intersection_union(pred, truth))[0]),
             "category_share": float((pred & on_category).sum() / max(pred.sum(), 1)),
         })  # fmt: skip

@@ -1,7 +1,7 @@
 """Scene-level grounding: is the referred object found in large scenes, with and without the coarse pass?
 
     python bench/grounding.py [--checkpoint default] [--scenes 4] [--size 2048] [--expressions 3]
-                              [--seed0 1000] [--no-scene-words] [--workdir DIR] [--json OUT]
+                              [--seed0 1000] [--no-scene-words] [--tta] [--workdir DIR] [--json OUT]
 
 Generates ``--scenes`` synthetic scenes (``geocrobim.data.synthetic.write_scene``, GSD 0.5 m,
 seeds ``seed0 ... seed0 + scenes - 1``; the default model was trained on the chip stream of
@@ -9,7 +9,8 @@ seed 0, so these scenes are unseen), each with ``--expressions`` unambiguous exp
 their ground-truth masks. Every scene then goes through ``segment_raster`` with all its
 expressions in one call, twice: with the coarse pass (the default) and with ``coarse=False``.
 One Predictor is loaded once and shared by every run. ``--no-scene-words`` lets every window
-read the whole sentence (the engine then resolves no "rightmost" or "top left" itself).
+read the whole sentence (the engine then resolves no "rightmost" or "top left" itself);
+``--tta`` runs the flip ensemble (``segment --tta``) in both modes.
 
 Per expression: IoU of the output mask (value 1; nodata 255 counts as background) against
 the ground truth, with the training metrics' definition (``geocrobim.training.metrics``);
@@ -72,7 +73,8 @@ def mask_iou(pred_path: Path, truth_path: Path) -> float:
 
 
 def run_mode(
-    scenes: list[tuple[Path, dict[str, Any]]], predictor: Any, coarse: bool, out_dir: Path, scene_words: bool = True
+    scenes: list[tuple[Path, dict[str, Any]]], predictor: Any, coarse: bool, out_dir: Path, scene_words: bool = True,
+    tta: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Segment every scene with all its expressions; per-expression rows and the mode's summary."""
     from geocrobim.inference import segment_raster
@@ -84,7 +86,7 @@ def run_mode(
         t0 = time.perf_counter()
         result = segment_raster(
             path, texts, output_dir=out_dir / path.stem, predictor=predictor, coarse=coarse, overwrite=True,
-            scene_words=scene_words,
+            scene_words=scene_words, tta=tta,
             min_score=0.0,  # where the best candidate is, also under a calibrated model's "not found" threshold
         )
         wall += time.perf_counter() - t0
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--seed0", type=int, default=1000, help="first scene seed (never used in training)")
     parser.add_argument("--no-scene-words", dest="scene_words", action="store_false",
                         help="let each window read the whole sentence (no scene-wide ranks or regions)")
+    parser.add_argument("--tta", action="store_true", help="the flip ensemble (segment --tta) in both modes")
     parser.add_argument("--workdir", type=Path, default=None, help="keep scenes and outputs here (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="write every figure to this JSON file")
     args = parser.parse_args()
@@ -164,7 +167,7 @@ def main() -> None:
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         }
         for mode, coarse in MODES.items():
-            rows, summary = run_mode(scenes, predictor, coarse, work / "out" / mode, args.scene_words)
+            rows, summary = run_mode(scenes, predictor, coarse, work / "out" / mode, args.scene_words, args.tta)
             report[mode] = {"summary": summary, "expressions": rows}
 
     if args.json:

@@ -1,6 +1,6 @@
 """Words the training grammar never used: does the model still find the object?
 
-    python bench/paraphrases.py [--checkpoint default] [--samples 400] [--seed 0] [--json OUT]
+    python bench/paraphrases.py [--checkpoint default] [--samples 400] [--seed 0] [--rare] [--json OUT]
 
 Users type "depot", "crimson" or "automobile"; the synthetic grammar says "warehouse",
 "red" and "car". This bench renders held-out chips (the ``test`` stream of ``--seed``,
@@ -16,13 +16,17 @@ and scores each three ways with the same model:
 
 A text side that generalises puts ``paraphrase`` close to ``original`` and above
 ``unknown``. The last line is the summary: the share of the original mIoU that the
-paraphrases keep (``paraphrase / original``).
+paraphrases keep (``paraphrase / original``). ``--rare`` uses :data:`RARE_PARAPHRASES`,
+synonyms that only a vocabulary grown past the training words knows ("storehouse",
+"dinghy", "vermilion"): run it on a checkpoint before and after
+:func:`geocrobim.training.vocab.extend_glove_vocabulary` to see what the grown rows carry.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -53,6 +57,24 @@ PARAPHRASES = {
     "blue": "navy",
     "large": "massive",
     "building": "structure",
+}
+#: grammar word -> a rarer synonym (GloVe frequency rank 22,000-54,000): outside the 16,000
+#: words the shipped models trained with, inside the 60,000 an export adds (docs/model.md,
+#: "Vocabulary"). ``--rare`` scores these instead.
+RARE_PARAPHRASES = {
+    "warehouse": "storehouse",
+    "house": "bungalow",
+    "home": "townhouse",
+    "ship": "steamship",
+    "vessel": "steamship",
+    "boat": "dinghy",
+    "car": "hatchback",
+    "vehicle": "hatchback",
+    "red": "vermilion",
+    "white": "alabaster",
+    "blue": "azure",
+    "large": "colossal",
+    "building": "edifice",
 }
 NONSENSE = "blorvex"
 
@@ -86,8 +108,12 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="default")
     parser.add_argument("--samples", type=int, default=400, help="expressions with a paraphrasable word")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rare", action="store_true", help="score the rarer synonyms of RARE_PARAPHRASES")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    # Unknown words are the point of the bench: the tokenizer's warning per expression is noise here.
+    logging.getLogger("geocrobim.models.text_encoder").setLevel(logging.ERROR)
+    synonyms = RARE_PARAPHRASES if args.rare else PARAPHRASES
 
     ckpt = load_checkpoint(args.checkpoint)
     gen = ChipGenerator(size=256, gsds=DEFAULT_GSDS, seed=args.seed, split="test", per_scene=1)
@@ -98,8 +124,10 @@ def main() -> None:
                 chips.append(sample)
         index += 1
     chips = chips[: args.samples]
-    result = {"checkpoint": str(ckpt.path), "model_id": ckpt.metadata.get("model_id"), "samples": len(chips)}
-    for name, mapping in (("original", "keep"), ("paraphrase", PARAPHRASES), ("unknown", None)):
+    result = {"checkpoint": str(ckpt.path), "model_id": ckpt.metadata.get("model_id"), "samples": len(chips),
+              "synonyms": "rare" if args.rare else "common", "unknown_synonyms": sorted(
+                  {w for w in synonyms.values() if ckpt.tokenizer.unknown_words(w)})}  # fmt: skip
+    for name, mapping in (("original", "keep"), ("paraphrase", synonyms), ("unknown", None)):
         texts = [c.expression if mapping == "keep" else rewrite(c.expression, mapping) for c in chips]  # type: ignore[arg-type]
         m = score(ckpt.model, ckpt.tokenizer, ckpt.config.max_tokens, chips, texts)
         result[name] = {k: round(float(m[k]), 4) for k in ("mIoU", "oIoU", "P@0.5")}
@@ -110,8 +138,9 @@ def main() -> None:
     result["unknown_over_original"] = round(unknown, 3)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"summary: paraphrases keep {kept:.2f} of the original mIoU (made-up words: {unknown:.2f}), "
-          f"{len(chips)} expressions, {result['model_id']}")  # fmt: skip
+    print(f"summary: {result['synonyms']} paraphrases keep {kept:.2f} of the original mIoU (made-up words: "
+          f"{unknown:.2f}), {len(chips)} expressions, {result['model_id']}, "
+          f"{len(result['unknown_synonyms'])} synonyms outside its vocabulary")  # fmt: skip
 
 
 if __name__ == "__main__":

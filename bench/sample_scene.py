@@ -1,6 +1,6 @@
 """The README scene: IoU of each of sample_data's five expressions, and the demo's wall time.
 
-    python bench/sample_scene.py [--checkpoint default] [--json OUT]
+    python bench/sample_scene.py [--checkpoint default] [--tta] [--json OUT]
 
 Runs ``geocrobim segment`` as a user does (a fresh process, the CLI, default options) on
 ``sample_data/scene.tif`` (2048 x 2048, 0.5 m, EPSG:32633), once per expression of
@@ -12,6 +12,7 @@ summary: how many of the five reach IoU >= 0.5 (the target: at least 4, the demo
 The runs pass ``--min-score 0``: the IoU measures where the model's best candidate is, also
 when a calibrated model would answer "not found" under its threshold; ``found`` says what the
 default would have answered (the calibrated score against the model's threshold).
+``--tta`` passes ``--tta`` to every run (the flip ensemble).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def model_threshold(checkpoint: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="default")
+    parser.add_argument("--tta", action="store_true", help="segment --tta: the flip ensemble")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     index = json.loads((SAMPLE / "scene.json").read_text())
@@ -63,7 +65,8 @@ def main() -> None:
             start = time.perf_counter()
             run = subprocess.run(
                 [sys.executable, "-m", "geocrobim.cli.main", "segment", str(SAMPLE / "scene.tif"), entry["text"],
-                 "-o", str(out), "--checkpoint", args.checkpoint, "--json", "--min-score", "0"],  # fmt: skip
+                 "-o", str(out), "--checkpoint", args.checkpoint, "--json", "--min-score", "0",
+                 *(["--tta"] if args.tta else [])],  # fmt: skip
                 capture_output=True, text=True,
             )
             seconds = time.perf_counter() - start
@@ -79,7 +82,7 @@ def main() -> None:
             print(f"{value:5.3f}  {seconds:5.1f} s  score {score}  {'found' if found else 'not found'} by default  {entry['text']}")
     found = sum(r["iou"] >= FOUND_IOU for r in rows)
     if args.json:
-        args.json.write_text(json.dumps({"checkpoint": args.checkpoint, "rows": rows}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"checkpoint": args.checkpoint, "tta": args.tta, "rows": rows}, indent=1) + "\n")
     print(f"summary: {found}/{len(rows)} expressions at IoU >= {FOUND_IOU}; demo IoU {rows[0]['iou']:.3f} "
           f"in {rows[0]['seconds']:.1f} s; mean IoU {np.mean([r['iou'] for r in rows]):.3f}")  # fmt: skip
 

@@ -40,6 +40,7 @@ DATASETS = ("risbench", "rrsisd", "refsegrs", "synthetic")
     help="Also write the result as JSON to this file (e.g. before.json, to compare runs).",
 )  # fmt: skip
 @click.option("--record", is_flag=True, help="Also store the metrics in the checkpoint's metadata.json.")
+@click.option("--tta", is_flag=True, help="Score the flip ensemble (segment --tta): the chip and its mirrors, sentences rewritten.")
 @handle_errors
 def evaluate(
     checkpoint: str,
@@ -56,6 +57,7 @@ def evaluate(
     as_json: bool,
     json_out: Path | None,
     record: bool,
+    tta: bool,
 ) -> None:
     """Score a checkpoint: Precision@0.5-0.9, oIoU and mIoU (in percent, as the papers).
 
@@ -76,7 +78,7 @@ def evaluate(
     with progress_bar("evaluate", unit="pair") as progress:
         result = evaluate_checkpoint(
             checkpoint, dataset, root, cast(Split, split), image_size=image_size, batch_size=batch_size, device=device,
-            precision=precision, num_workers=workers, limit=limit, dataset_options=options, progress=progress,
+            precision=precision, num_workers=workers, limit=limit, dataset_options=options, tta=tta, progress=progress,
         )  # fmt: skip
     text = json.dumps(result, indent=2)
     if json_out is not None:

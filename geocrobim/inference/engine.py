@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import rasterio
@@ -199,11 +199,20 @@ def _readers(readers: int | None, predictor: PredictorLike) -> int:
 
 
 def _load(predictor: PredictorLike | None, options: SegmentOptions) -> PredictorLike:
-    if predictor is not None:
-        return predictor
-    from geocrobim.models import Predictor
+    from geocrobim.models import FlipEnsemble, Predictor
 
-    return Predictor.from_checkpoint(options.checkpoint, device=options.device)
+    if predictor is None:
+        predictor = Predictor.from_checkpoint(options.checkpoint, device=options.device)
+    if uses_tta(options, predictor) and not isinstance(predictor, FlipEnsemble):
+        return FlipEnsemble(cast(Predictor, predictor))
+    return predictor
+
+
+def uses_tta(options: SegmentOptions, predictor: PredictorLike) -> bool:
+    """The options' ``tta``, or where it is None, the model's own ``"tta"`` metadata (off without it)."""
+    if options.tta is not None:
+        return options.tta
+    return bool((getattr(predictor, "metadata", None) or {}).get("tta", False))
 
 
 class _Run:
@@ -308,6 +317,7 @@ class _Run:
             "coarse_gsd_m": _coarse_gsd(outcome.grid.factor if outcome else None, plan.source_gsd_m),
             "selection": reason,
             "coarse_fallback": fallback,
+            "tta": uses_tta(self.options, self.predictor),
             "predict_calls": stats.predict_calls + (outcome.stats.predict_calls if outcome else 0),
             "no_valid_pixels": self.no_valid_pixels,
         }

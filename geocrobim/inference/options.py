@@ -93,6 +93,11 @@ class SegmentOptions:
         scene_words: resolve words about the whole scene ("the rightmost", "in the top left
             corner") over every candidate (:mod:`geocrobim.inference.scene_words`); False: the
             model reads the whole sentence, window by window.
+        tta: average every window (coarse and fine) over its left-right and top-bottom
+            mirrors, each read with the sentence rewritten for it
+            (:class:`~geocrobim.models.FlipEnsemble`); three model passes instead of one.
+            None: as the model's metadata says (``"tta": true`` for the shipped model, whose
+            calibration was fitted with the ensemble), else off.
         probabilities: also write the blended probabilities as a uint8 0-255 COG.
         vector_format: one of :data:`geocrobim.choices.VECTOR_FORMATS`.
         simplify: polygon simplification tolerance in CRS units (0: exact pixel outlines).
@@ -136,6 +141,11 @@ class SegmentOptions:
     scene_words: bool = _option(True, Flag(
         ("--scene-words/--no-scene-words",), "Resolve 'the rightmost', 'the second largest', 'in the top left corner' "
         "over the whole scene; --no-scene-words lets each window read the whole sentence.", kind=bool,
+    ))
+    tta: bool | None = _option(None, Flag(
+        ("--tta/--no-tta",), "Average each window over its mirror images, the sentence rewritten for each "
+        "('left' reads 'right'): three model passes instead of one [default: as the model's metadata says; "
+        "on for the shipped model].", kind=bool,
     ))
     probabilities: bool = _option(False, Flag(
         ("--probabilities",), "Also write the blended probabilities (uint8 0-255 COG).", kind=bool

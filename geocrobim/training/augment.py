@@ -9,111 +9,17 @@ flips at all. geocrobim flips only together with a rewrite of the expression:
   above <-> below.
 
 "right" is also an intensifier ("right next to the road"); when a left/right word is not
-clearly a direction, :func:`flip_expression` returns None and the sample is not flipped.
+clearly a direction, :func:`~geocrobim.models.flips.flip_expression` returns None and the
+sample is not flipped. The same rewrite serves the flip ensemble at inference.
 Both flips are off by default. RMSIN's random black boxes are an option too.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Literal
-
 import numpy as np
 from torch import Tensor
 
-FlipAxis = Literal["horizontal", "vertical"]
-
-_SUFFIXES = ("", "ern", "erly", "ward", "wards", "ernmost")
-
-
-def _compass_pairs(a: str, b: str) -> dict[str, str]:
-    """``a <-> b`` with every suffix: east <-> west, eastern <-> western, ..."""
-    return {a + s: b + s for s in _SUFFIXES} | {b + s: a + s for s in _SUFFIXES}
-
-
-def _compounds(swap_first: bool) -> dict[str, str]:
-    """north-east style single words: swap the first half (vertical) or the second (horizontal)."""
-    pairs: dict[str, str] = {}
-    for first, other_first in (("north", "south"), ("south", "north")):
-        for second, other_second in (("east", "west"), ("west", "east")):
-            for s in _SUFFIXES:
-                new = f"{other_first}{second}{s}" if swap_first else f"{first}{other_second}{s}"
-                pairs[f"{first}{second}{s}"] = new
-    return pairs
-
-
-_SWAPS: dict[str, dict[str, str]] = {
-    "horizontal": {
-        "left": "right",
-        "right": "left",
-        "leftmost": "rightmost",
-        "rightmost": "leftmost",
-        "lefthand": "righthand",
-        "righthand": "lefthand",
-        **_compass_pairs("east", "west"),
-        **_compounds(swap_first=False),
-    },
-    "vertical": {
-        "top": "bottom",
-        "bottom": "top",
-        "topmost": "bottommost",
-        "bottommost": "topmost",
-        "upper": "lower",
-        "lower": "upper",
-        "uppermost": "lowermost",
-        "lowermost": "uppermost",
-        "above": "below",
-        "below": "above",
-        **_compass_pairs("north", "south"),
-        **_compounds(swap_first=True),
-    },
-}
-
-_WORD = re.compile(r"[A-Za-z]+")
-
-# A left/right word is a direction after these words ("the right", "upper-left") ...
-_DIRECTION_BEFORE = {"the", "to", "on", "at", "far", "upper", "lower", "top", "bottom", "middle", "centre", "center",
-                     "its", "their", "from", "extreme", "lefthand", "righthand"}
-# ... or before these ("right of", "left side", "right-hand").
-_DIRECTION_AFTER = {"of", "side", "sides", "half", "corner", "corners", "edge", "edges", "part", "end", "bank", "hand",
-                    "most", "border", "portion", "area", "region"}
-
-
-def flip_expression(text: str, axis: FlipAxis) -> str | None:
-    """Rewrite an expression for an image flipped along ``axis``.
-
-    Args:
-        text: the referring expression.
-        axis: ``"horizontal"`` (mirror left-right) or ``"vertical"`` (mirror top-bottom).
-
-    Returns:
-        The rewritten expression (case of each word kept), or None if a "left"/"right"
-        might not be a direction (e.g. "right next to"), in which case do not flip.
-    """
-    swaps = _SWAPS[axis]
-    words = [m.group(0).lower() for m in _WORD.finditer(text)]
-    if axis == "horizontal":
-        for i, word in enumerate(words):
-            if word in ("left", "right") and not _is_direction(words, i):
-                return None
-
-    def replace(match: re.Match[str]) -> str:
-        word = match.group(0)
-        new = swaps.get(word.lower())
-        if new is None:
-            return word
-        if word.isupper() and len(word) > 1:
-            return new.upper()
-        return new.capitalize() if word[0].isupper() else new
-
-    return _WORD.sub(replace, text)
-
-
-def _is_direction(words: Sequence[str], i: int) -> bool:
-    before = words[i - 1] if i > 0 else ""
-    after = words[i + 1] if i + 1 < len(words) else ""
-    return before in _DIRECTION_BEFORE or after in _DIRECTION_AFTER or after == ""
+from geocrobim.models.flips import FlipAxis, flip_expression
 
 
 def flip_sample(image: Tensor, mask: Tensor, expression: str, axis: FlipAxis) -> tuple[Tensor, Tensor, str] | None:

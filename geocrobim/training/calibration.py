@@ -281,7 +281,8 @@ def calibrate_checkpoint(
         "samples": sum(s.rank > 0 for s in samples),
         "referents": int(sum(s.referent for s in samples)),
         "fitted_on": f"{scenes} synthetic scenes of {size} px at 0.5 m (seeds {seed0}-{seed0 + scenes - 1}), "
-        "4 present and 2 absent expressions each, every component labelled (referent: IoU >= 0.5)",
+        "4 present and 2 absent expressions each, every component labelled (referent: IoU >= 0.5)"
+        + (", with the flip ensemble (the model's metadata asks for tta)" if predictor.metadata.get("tta") else ""),
         "held_out_ece": held_out["ece"],
         "held_out_ece_raw": held_out["ece_raw"],
     }

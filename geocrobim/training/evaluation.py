@@ -20,7 +20,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from geocrobim.atomic import write_text
 from geocrobim.errors import OutputError, UsageError
-from geocrobim.models import load_checkpoint
+from geocrobim.models import TextTokenizer, load_checkpoint
+from geocrobim.models.flips import FlipAxis, flip_ensemble
 from geocrobim.models.head import foreground_logit
 from geocrobim.models.predictor import resolve_device, resolve_precision
 from geocrobim.training.datamodule import open_dataset
@@ -45,6 +46,7 @@ def evaluate_checkpoint(
     num_workers: int = 0,
     limit: int | None = None,
     dataset_options: dict[str, Any] | None = None,
+    tta: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Score a checkpoint on one split of a dataset.
@@ -61,6 +63,8 @@ def evaluate_checkpoint(
         num_workers: DataLoader workers.
         limit: score only the first ``limit`` pairs.
         dataset_options: extra keyword arguments of the dataset class.
+        tta: score the flip ensemble (:func:`~geocrobim.models.flips.flip_ensemble`, the
+            engine's ``--tta``) instead of one pass.
         progress: ``(done, total)`` callback, in pairs.
 
     Returns:
@@ -89,8 +93,13 @@ def evaluate_checkpoint(
     acc = IoUAccumulator()
     with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=prec == "bf16"):
         for batch in loader:
-            logits = model(batch["image"].to(dev), batch["input_ids"].to(dev), batch["attention_mask"].to(dev))
-            acc.update(foreground_logit(logits) > 0, batch["mask"].to(dev))
+            image = batch["image"].to(dev)
+            if tta:
+                run = _pair_runner(model, ckpt.tokenizer, ckpt.config.max_tokens, image)
+                fg = flip_ensemble(run, batch["expression"], expression_dim=0)
+            else:
+                fg = foreground_logit(model(image, batch["input_ids"].to(dev), batch["attention_mask"].to(dev)))
+            acc.update(fg > 0, batch["mask"].to(dev))
             if progress is not None:
                 progress(len(acc), total)
     metrics = acc.compute()
@@ -101,6 +110,7 @@ def evaluate_checkpoint(
         "root": None if root is None else str(root),
         "split": split,
         "image_size": image_size,
+        "tta": tta,
         "pairs": int(metrics.pop("pairs")),
         "metrics": {k: metrics[k] for k in COLUMNS},
         "device": str(dev),
@@ -116,10 +126,23 @@ def format_table(result: dict[str, Any]) -> str:
     return f"{header}\n{values}"
 
 
+def _pair_runner(
+    model: torch.nn.Module, tokenizer: TextTokenizer, max_tokens: int, image: torch.Tensor
+) -> Callable[[FlipAxis | None, list[str]], torch.Tensor]:
+    """``run`` of :func:`flip_ensemble` for one expression per image: (B, H, W) foreground logits."""
+
+    def run(axis: FlipAxis | None, texts: list[str]) -> torch.Tensor:
+        ids, mask = tokenizer(texts, max_tokens)
+        x = image if axis is None else image.flip(-1 if axis == "horizontal" else -2)
+        return foreground_logit(model(x, ids.to(image.device), mask.to(image.device)))
+
+    return run
+
+
 def record_metrics(result: dict[str, Any]) -> Path:
     """Store an evaluation result in its checkpoint's ``metadata.json`` (atomically).
 
-    The entry goes under ``metrics["<dataset>/<split>"]`` with the columns (fractions,
+    The entry goes under ``metrics["<dataset>/<split>"]`` (``.../tta`` for the flip ensemble) with the columns (fractions,
     6 decimals), the number of pairs and the image size, so ``geocrobim models`` shows it.
 
     Returns:
@@ -132,7 +155,8 @@ def record_metrics(result: dict[str, Any]) -> Path:
     meta = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     entry = {k: round(v, 6) for k, v in result["metrics"].items()}
     entry |= {"pairs": result["pairs"], "image_size": result["image_size"]}
-    meta.setdefault("metrics", {})[f"{result['dataset']}/{result['split']}"] = entry
+    key = f"{result['dataset']}/{result['split']}" + ("/tta" if result.get("tta") else "")
+    meta.setdefault("metrics", {})[key] = entry
     try:
         write_text(path, json.dumps(meta, indent=2) + "\n")
     except OSError as exc:

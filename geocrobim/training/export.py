@@ -20,6 +20,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from geocrobim.models import CroBIM, TextTokenizer, save_checkpoint
+from geocrobim.training.vocab import check_glove_table, extend_glove_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ class ExportCheckpoint(Callback):
         half: store floating weights as float16 (half the size on disk).
         export_on_improve: also write the directory each time the monitored metric
             improves, so a run that is killed still leaves its best weights behind.
+        glove_words: export with GloVe's this many most common words
+            (:func:`~geocrobim.training.vocab.extend_glove_vocabulary`); only for a model whose
+            word table is frozen GloVe, which is checked when fitting starts. A frozen table is
+            never trained, so the words added at export are read exactly as in training.
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class ExportCheckpoint(Callback):
         metadata: dict[str, Any] | None = None,
         half: bool = False,
         export_on_improve: bool = False,
+        glove_words: int | None = None,
     ) -> None:
         self.dirpath = Path(dirpath)
         self.monitor = monitor
@@ -56,10 +62,16 @@ class ExportCheckpoint(Callback):
         self.metadata = dict(metadata or {})
         self.half = half
         self.export_on_improve = export_on_improve
+        self.glove_words = glove_words
         self.best_score = -math.inf
         self.best_state: dict[str, torch.Tensor] | None = None
         self.best_metrics: dict[str, float] = {}
         self.best_step = -1
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.glove_words:
+            # Fail now, not at the first export an hour into the run.
+            check_glove_table(cast(CroBIM, pl_module.model), cast(TextTokenizer, pl_module.tokenizer))
 
     def on_validation_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking:
@@ -100,9 +112,13 @@ class ExportCheckpoint(Callback):
         self.best_state = state_dict.get("best_state")
 
     def _export(self, trainer: Trainer, pl_module: LightningModule, model: CroBIM) -> None:
+        tokenizer = cast(TextTokenizer, pl_module.tokenizer)
+        if self.glove_words:
+            model, tokenizer, added = extend_glove_vocabulary(model, tokenizer, self.glove_words)
+            logger.info("export vocabulary: %d words (%d GloVe words added)", tokenizer.vocab_size, added)
         path = save_checkpoint(
             model,
-            cast(TextTokenizer, pl_module.tokenizer),
+            tokenizer,
             self.dirpath,
             metadata=self._metadata(trainer, pl_module),
             dtype=torch.float16 if self.half else None,

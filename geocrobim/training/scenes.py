@@ -46,8 +46,8 @@ from geocrobim.data.synthetic.referents import TARGET_WEIGHTS
 from geocrobim.data.synthetic.render import render_mask
 from geocrobim.errors import UsageError
 from geocrobim.models import TextTokenizer
+from geocrobim.models.flips import flip_expression
 from geocrobim.models.predictor import IMAGENET_MEAN, IMAGENET_STD
-from geocrobim.training.augment import flip_expression
 
 logger = logging.getLogger(__name__)
 

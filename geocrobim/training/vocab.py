@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from geocrobim.errors import UsageError
-from geocrobim.models import TextTokenizer
+from geocrobim.models import CroBIM, TextTokenizer
 from geocrobim.models.testing import WORDS, make_vocab
 
 #: Words beyond :data:`geocrobim.models.testing.WORDS`, drawn from the synthetic grammar
@@ -102,3 +102,88 @@ def init_word_vectors(model: torch.nn.Module, tokenizer: TextTokenizer, seed: in
     with torch.no_grad():
         table.copy_(torch.from_numpy(out))
     return found
+
+
+#: GloVe words a checkpoint with a frozen GloVe word table is exported with (docs/model.md,
+#: "Vocabulary"): 60,000 alphabetic words reach GloVe rank ~70,000 ("hangar", "silo", "jetty",
+#: "pylon", "taxiway") for about 5.6 MB more at float16.
+EXPORT_GLOVE_WORDS = 60000
+
+
+def _word_table(model: CroBIM) -> torch.Tensor:
+    text_encoder: Any = model.text_encoder  # a TextEncoder (nn.Module attribute lookups are loosely typed)
+    return cast(torch.Tensor, text_encoder.bert.embeddings.word_embeddings.weight).detach().float()
+
+
+def check_glove_table(model: CroBIM, tokenizer: TextTokenizer) -> None:
+    """Raise unless every row of a GloVe word is that word's GloVe vector, zero-padded.
+
+    Raises:
+        UsageError: the table holds no GloVe vectors, or its rows moved in training.
+    """
+    from geocrobim.models.pretrained import GLOVE_DIM, load_glove
+
+    table = _word_table(model)
+    words, vectors = load_glove()
+    index = {w: i for i, w in enumerate(words)}
+    known = [(i, index[token]) for token, i in tokenizer.tokenizer.get_vocab().items() if token in index]
+    if table.shape[1] < GLOVE_DIM or not known:
+        raise UsageError(f"the word table ({tuple(table.shape)}) holds no GloVe vectors; only a GloVe model can grow")
+    rows = table[[i for i, _ in known]].numpy()
+    glove = vectors[[j for _, j in known]]
+    # float16 exports round each value by up to ~1e-3 of its size; a trained row moves far more.
+    if not (np.allclose(rows[:, :GLOVE_DIM], glove, rtol=2e-3, atol=2e-3) and not rows[:, GLOVE_DIM:].any()):
+        raise UsageError(
+            "the word table is not frozen GloVe (its rows moved in training); extend the vocabulary only "
+            "of a model trained with word_vectors: glove and freeze_word_vectors: true"
+        )
+
+
+def extend_glove_vocabulary(
+    model: CroBIM, tokenizer: TextTokenizer, count: int = EXPORT_GLOVE_WORDS
+) -> tuple[CroBIM, TextTokenizer, int]:
+    """Add GloVe's ``count`` most common words to a model whose word table is frozen GloVe.
+
+    A frozen table is never trained, so a row appended after training holds exactly what the
+    model would have read for that word during training: its GloVe vector, zero-padded to
+    the table's width. Training can therefore use a small vocabulary and the export a large
+    one. Existing token ids keep their rows; new words are appended after them.
+
+    Args:
+        model: a CroBIM whose word table rows are GloVe vectors (``word_vectors: glove`` with
+            ``freeze_word_vectors: true``); left unchanged.
+        tokenizer: its tokenizer (whole words, as :func:`glove_tokenizer` makes).
+        count: how many of GloVe's most common alphabetic words the vocabulary should hold.
+
+    Returns:
+        (model, tokenizer, added): a new model with a (V + added, hidden) word table, the
+        tokenizer over its vocabulary, and how many words were added (0 returns the inputs).
+
+    Raises:
+        UsageError: the table's rows are not GloVe vectors (trained or random): a GloVe row
+            appended next to them would mean nothing to the model.
+    """
+    from geocrobim.models.pretrained import GLOVE_DIM, load_glove
+
+    check_glove_table(model, tokenizer)
+    table = _word_table(model)
+    vocab = sorted(tokenizer.tokenizer.get_vocab().items(), key=lambda kv: kv[1])
+    words, vectors = load_glove()
+    index = {w: i for i, w in enumerate(words)}
+    present = {token for token, _ in vocab}
+    new = [w for w in glove_words(count) if w not in present and w in index]
+    if not new:
+        return model, tokenizer, 0
+    grown = TextTokenizer.from_vocab([token for token, _ in vocab] + new)
+    config = model.config.replace(**{"text_encoder.vocab_size": len(vocab) + len(new)})
+    out = CroBIM(config, load_pretrained=False)
+    state = model.state_dict()
+    key = "text_encoder.bert.embeddings.word_embeddings.weight"
+    extra = torch.zeros((len(new), table.shape[1]), dtype=state[key].dtype)
+    extra[:, :GLOVE_DIM] = torch.from_numpy(vectors[[index[w] for w in new]])
+    state[key] = torch.cat([state[key][: len(vocab)], extra])
+    out.load_state_dict(state)
+    out.train(model.training)
+    for name, param in out.named_parameters():
+        param.requires_grad_(dict(model.named_parameters())[name].requires_grad)
+    return out, grown, len(new)

@@ -30,12 +30,13 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_test_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny", seed=1)
 
 
-def _independent_counts(checkpoint: Path, root: Path, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pair I and U through the inference API (Predictor), pair by pair."""
+def _independent_counts(checkpoint: Path, root: Path, size: int, tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair I and U through the inference API (Predictor, or its FlipEnsemble), pair by pair."""
     from geocrobim.data import RISBench
-    from geocrobim.models import Predictor
+    from geocrobim.models import FlipEnsemble, Predictor
 
-    predictor = Predictor.from_checkpoint(checkpoint, device="cpu", precision="fp32")
+    plain = Predictor.from_checkpoint(checkpoint, device="cpu", precision="fp32")
+    predictor = FlipEnsemble(plain) if tta else plain
     inter, union = [], []
     for sample in RISBench(root, "test", image_size=size):
         text = predictor.encode_text([sample["expression"]])
@@ -66,6 +67,27 @@ def test_evaluate_prints_columns_and_writes_json(checkpoint: Path, risbench_root
     expected = summarize(*_independent_counts(checkpoint, risbench_root, 96))
     for column in COLUMNS:
         assert data["metrics"][column] == pytest.approx(expected[column], abs=0.02), column
+
+
+def test_evaluate_tta_scores_the_engines_flip_ensemble(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(checkpoint, ckpt)
+    args = ["-q", "evaluate", "--checkpoint", str(ckpt), "--dataset", "risbench", "--root", str(risbench_root),
+            "--image-size", "64", "--json", "--record"]  # fmt: skip
+    plain = json.loads(CliRunner().invoke(cli, args, catch_exceptions=False).stdout)
+    result = CliRunner().invoke(cli, [*args, "--tta"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["tta"] is True and plain["tta"] is False
+    expected = summarize(*_independent_counts(ckpt, risbench_root, 64, tta=True))
+    for column in COLUMNS:
+        assert data["metrics"][column] == pytest.approx(expected[column], abs=1e-6), column
+    assert data["metrics"] != plain["metrics"]
+    meta = json.loads((ckpt / "metadata.json").read_text())["metrics"]
+    assert meta["risbench/test/tta"]["oIoU"] == pytest.approx(data["metrics"]["oIoU"], abs=1e-6)
+    assert meta["risbench/test"]["oIoU"] == pytest.approx(plain["metrics"]["oIoU"], abs=1e-6)
 
 
 def test_evaluate_record_json_flag_and_json_out(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:

@@ -45,17 +45,18 @@ def test_values_are_normalised_so_equal_options_compare_equal() -> None:
 
 
 def test_identity_is_what_changes_the_outputs() -> None:
-    # The batch options' keys before the options object was shared, plus fill_holes, min_score and scene_words: the
+    # The batch options' keys before the options object was shared, plus fill_holes, min_score, scene_words and tta: the
     # model (hashed on its own), the device and the speed knobs are out.
     assert set(SegmentOptions().identity()) == {
         "bands", "gsd", "tile_size", "overlap", "instances", "coarse", "probabilities", "vector_format", "simplify",
-        "min_area", "value_range", "fill_holes", "min_score", "scene_words",
+        "min_area", "value_range", "fill_holes", "min_score", "scene_words", "tta",
     }
     base = options_hash(["a"], SegmentOptions().identity())
     assert options_hash(["a"], SegmentOptions(batch_size=2, readers=0, device="cpu", checkpoint="x").identity()) == base
     assert options_hash(["a"], SegmentOptions(min_area=1.0).identity()) != base
     assert options_hash(["a"], SegmentOptions(min_score=0.0).identity()) != base
     assert options_hash(["a"], SegmentOptions(scene_words=False).identity()) != base
+    assert options_hash(["a"], SegmentOptions(tta=False).identity()) != base  # None: the model's choice
 
 
 def test_segment_and_batch_offer_every_flag_of_the_options() -> None:

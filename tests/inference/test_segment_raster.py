@@ -209,23 +209,59 @@ def test_expressions_share_every_image_encoder_call(geotiff, stub, make_squares,
     assert [e.outputs.mask.name for e in result.expressions] == ["scene.a.mask.tif", "scene.the-second-one.mask.tif"]
 
 
+def encoded(predictor: Any, *runs: Any) -> list[tuple[Any, int]]:
+    """Call each of ``runs``; its result and how many windows the real model's image encoder saw."""
+    seen: list[int] = []
+    hook = predictor.model.image_encoder.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]))
+    out = []
+    try:
+        for call in runs:
+            seen.clear()
+            out.append((call(), sum(seen)))
+    finally:
+        hook.remove()
+    return out
+
+
 def test_real_model_runs_its_image_encoder_once_per_window(geotiff, test_predictor, tmp_path):
     rng = np.random.default_rng(1)
     scene = geotiff(rng.integers(0, 255, (3, 100, 120), dtype=np.uint8))
-    seen: list[int] = []
-    hook = test_predictor.model.image_encoder.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]))
-    try:
-        single = run(scene, tmp_path / "one", test_predictor, ["the red roof"], coarse=False, batch_size=4)
-        windows_single = sum(seen)
-        seen.clear()
-        double = run(scene, tmp_path / "two", test_predictor, ["the red roof", "the river"], coarse=False, batch_size=4)
-    finally:
-        hook.remove()
-    assert windows_single == sum(seen) == single.reading["fine_windows_run"] == double.reading["windows"]
+    (single, windows_single), (double, windows_double) = encoded(
+        test_predictor,
+        lambda: run(scene, tmp_path / "one", test_predictor, ["the red roof"], coarse=False, batch_size=4),
+        lambda: run(scene, tmp_path / "two", test_predictor, ["the red roof", "the river"], coarse=False, batch_size=4),
+    )
+    assert windows_single == windows_double == single.reading["fine_windows_run"] == double.reading["windows"]
     for item in double.expressions:
         with rasterio.open(item.outputs.mask) as src:
             assert src.shape == (100, 120) and src.crs.to_epsg() == 32633
             assert set(np.unique(src.read(1))) <= {0, 1}
+
+
+def test_tta_runs_each_window_and_its_two_mirrors_and_writes_the_averaged_probabilities(geotiff, test_predictor, tmp_path):
+    rng = np.random.default_rng(2)
+    scene = geotiff(rng.integers(0, 255, (3, 100, 120), dtype=np.uint8))
+    text = ["the pool on the left"]
+    (plain, windows), (tta, windows_tta) = encoded(
+        test_predictor,
+        lambda: run(scene, tmp_path / "plain", test_predictor, text, coarse=False, probabilities=True),
+        lambda: run(scene, tmp_path / "tta", test_predictor, text, coarse=False, probabilities=True, tta=True),
+    )
+    assert windows_tta == 3 * windows == 3 * tta.reading["fine_windows_run"]
+    assert tta.reading["tta"] is True and plain.reading["tta"] is False  # the test model's metadata says nothing
+    (p_plain, _), (p_tta, profile) = read(plain.expressions[0].outputs.probabilities), read(tta.expressions[0].outputs.probabilities)
+    assert profile["width"] == 120 and profile["crs"].to_epsg() == 32633
+    assert np.abs(p_plain.astype(int) - p_tta.astype(int)).max() > 0  # the mirrors changed the answer
+
+
+def test_tta_by_default_is_what_the_models_metadata_says(stub):
+    from geocrobim.inference.engine import uses_tta
+    from geocrobim.inference.options import SegmentOptions
+
+    recommends = stub(tile_size=32)
+    recommends.metadata = {"tta": True}  # type: ignore[attr-defined]  # as the shipped model's metadata.json
+    assert uses_tta(SegmentOptions(), recommends) and not uses_tta(SegmentOptions(tta=False), recommends)
+    assert not uses_tta(SegmentOptions(), stub(tile_size=32)) and uses_tta(SegmentOptions(tta=True), stub())
 
 
 def test_nodata_windows_are_skipped_and_masked(geotiff, stub, tmp_path):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from geocrobim.training.augment import boxes_selected, flip_expression, flip_sample, paint_random_boxes
+from geocrobim.models.flips import flip_expression
+from geocrobim.training.augment import boxes_selected, flip_sample, paint_random_boxes
 
 
 @pytest.mark.parametrize(
