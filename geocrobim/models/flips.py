@@ -24,6 +24,8 @@ from typing import Literal
 import torch
 
 FlipAxis = Literal["horizontal", "vertical"]
+#: the array dimension each mirror reverses, counted from the end: columns, then rows.
+FLIP_DIM: dict[FlipAxis, int] = {"horizontal": -1, "vertical": -2}
 
 _SUFFIXES = ("", "ern", "erly", "ward", "wards", "ernmost")
 
@@ -149,8 +151,8 @@ def flip_ensemble(
     total = torch.sigmoid(plain)
     for axis in flips:
         rewritten = [flip_expression(text, axis) for text in texts]
-        dim = -1 if axis == "horizontal" else -2
-        mirrored = run(axis, [new or old for new, old in zip(rewritten, texts, strict=True)]).float().flip(dim)
+        mirrored = run(axis, [new or old for new, old in zip(rewritten, texts, strict=True)]).float()
+        mirrored = mirrored.flip(FLIP_DIM[axis])
         shape = [1] * plain.dim()
         shape[expression_dim] = len(texts)
         keep = torch.tensor([new is not None for new in rewritten], device=plain.device).view(shape)

@@ -28,7 +28,7 @@ from geocrobim.errors import UsageError
 from geocrobim.models.checkpoint import load_checkpoint
 from geocrobim.models.crobim import CroBIM, TextFeatures
 from geocrobim.models.device import resolve_device
-from geocrobim.models.flips import ENSEMBLE_FLIPS, FlipAxis, flip_ensemble
+from geocrobim.models.flips import ENSEMBLE_FLIPS, FLIP_DIM, FlipAxis, flip_ensemble
 from geocrobim.models.text_encoder import TextTokenizer
 
 logger = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ class FlipEnsemble:
                 if len(self._rewritten) >= 8:
                     self._rewritten.clear()
                 self._rewritten[key] = self.predictor.encode_text(texts)
-            mirrored = np.flip(images, -1 if axis == "horizontal" else -2)
+            mirrored = np.flip(images, FLIP_DIM[axis])
             return self.predictor.predict_logits(mirrored, self._rewritten[key])
 
         return flip_ensemble(run, text.expressions, self.flips)

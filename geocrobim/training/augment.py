@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from geocrobim.models.flips import FlipAxis, flip_expression
+from geocrobim.models.flips import FLIP_DIM, FlipAxis, flip_expression
 
 
 def flip_sample(image: Tensor, mask: Tensor, expression: str, axis: FlipAxis) -> tuple[Tensor, Tensor, str] | None:
@@ -38,7 +38,7 @@ def flip_sample(image: Tensor, mask: Tensor, expression: str, axis: FlipAxis) ->
     new = flip_expression(expression, axis)
     if new is None:
         return None
-    dim = -1 if axis == "horizontal" else -2
+    dim = FLIP_DIM[axis]
     return image.flip(dim), mask.flip(dim), new
 
 

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from geocrobim.atomic import write_text
 from geocrobim.errors import OutputError, UsageError
 from geocrobim.models import TextTokenizer, load_checkpoint
-from geocrobim.models.flips import FlipAxis, flip_ensemble
+from geocrobim.models.flips import FLIP_DIM, FlipAxis, flip_ensemble
 from geocrobim.models.head import foreground_logit
 from geocrobim.models.predictor import resolve_device, resolve_precision
 from geocrobim.training.datamodule import open_dataset
@@ -133,7 +133,7 @@ def _pair_runner(
 
     def run(axis: FlipAxis | None, texts: list[str]) -> torch.Tensor:
         ids, mask = tokenizer(texts, max_tokens)
-        x = image if axis is None else image.flip(-1 if axis == "horizontal" else -2)
+        x = image if axis is None else image.flip(FLIP_DIM[axis])
         return foreground_logit(model(x, ids.to(image.device), mask.to(image.device)))
 
     return run

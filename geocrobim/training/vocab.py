@@ -184,6 +184,7 @@ def extend_glove_vocabulary(
     state[key] = torch.cat([state[key][: len(vocab)], extra])
     out.load_state_dict(state)
     out.train(model.training)
+    trainable = {name: param.requires_grad for name, param in model.named_parameters()}
     for name, param in out.named_parameters():
-        param.requires_grad_(dict(model.named_parameters())[name].requires_grad)
+        param.requires_grad_(trainable[name])
     return out, grown, len(new)
