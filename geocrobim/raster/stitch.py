@@ -177,6 +177,10 @@ class Stitcher:
             "compress": "zstd",
             "zstd_level": 1,  # a temporary file: speed over size
             "interleave": "pixel",
+            # One band per expression, not colours: without this GDAL calls 3 bands RGB and 4 bands
+            # RGBA, and an RGBA file without a mask band reads band 4 (the fourth expression's
+            # probability) as every band's validity, hiding the others' objects wherever it is 0.
+            "photometric": "MINISBLACK",
             "bigtiff": "if_safer",
         }
         if transform is not None and transform != Affine.identity():

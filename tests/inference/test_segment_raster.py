@@ -209,6 +209,30 @@ def test_expressions_share_every_image_encoder_call(geotiff, stub, make_squares,
     assert [e.outputs.mask.name for e in result.expressions] == ["scene.a.mask.tif", "scene.the-second-one.mask.tif"]
 
 
+@pytest.mark.parametrize("count", [3, 4, 5])
+def test_every_expression_keeps_its_objects_whatever_the_last_one_finds(geotiff, stub, make_squares, tmp_path, count):
+    # Found on 4-expression scenes: the stitched file's fourth band was read as alpha, so every other
+    # expression lost its objects wherever the fourth found nothing (with every window run).
+    scene = geotiff(make_squares((120, 200), [(60, 120, 30, 30, 255)]))
+
+    def response(images: np.ndarray, expression: int) -> np.ndarray:
+        bright = images.mean(axis=1) / 255.0
+        return bright if expression < count - 1 else np.zeros_like(bright)
+
+    texts = [f"the bright square number {i}" for i in range(count)]
+    result = run(scene, tmp_path / "out", stub(response=response), texts, coarse=False, probabilities=True)
+    for e, expression in enumerate(result.expressions):
+        mask, _ = read(expression.outputs.mask)
+        probs, profile = read(expression.outputs.probabilities)
+        with rasterio.open(expression.outputs.probabilities) as src:
+            assert (src.dataset_mask() == 255).all()
+        if e < count - 1:
+            assert expression.found and mask[60:90, 120:150].all() and mask.sum() == 900
+            assert (probs[60:90, 120:150] == 255).all()
+        else:
+            assert not expression.found and not (mask == 1).any() and not probs.any()
+
+
 def encoded(predictor: Any, *runs: Any) -> list[tuple[Any, int]]:
     """Call each of ``runs``; its result and how many windows the real model's image encoder saw."""
     seen: list[int] = []

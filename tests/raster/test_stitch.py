@@ -183,6 +183,25 @@ def test_the_mask_band_appears_with_the_first_invalid_pixel(tmp_path):
         np.testing.assert_array_equal(src.dataset_mask() == 0, nodata)
 
 
+@pytest.mark.parametrize("count", [2, 3, 4, 5])
+def test_bands_are_expressions_never_colours_or_alpha(tmp_path, count):
+    from rasterio.enums import ColorInterp, MaskFlags
+
+    # The last expression's probability is 0 everywhere: GDAL must not read it as an alpha band
+    # (it did for 4 bands), which made every pixel of the other expressions invalid.
+    def predict(window: Window) -> np.ndarray:
+        probs = np.full((count, 64, 64), 0.75, dtype=np.float32)
+        probs[-1] = 0.0
+        return probs
+
+    out, mask, _ = _stitch(tmp_path / "p.tif", 130, 90, 64, 16, predict, count=count)
+    with rasterio.open(tmp_path / "p.tif") as src:
+        assert src.mask_flag_enums == tuple([MaskFlags.all_valid] for _ in range(count))
+        assert ColorInterp.alpha not in src.colorinterp and ColorInterp.red not in src.colorinterp
+        assert all((src.read_masks(b) == 255).all() for b in range(1, count + 1))
+    assert (mask == 255).all() and (out[:-1] == 191).all() and (out[-1] == 0).all()
+
+
 def test_output_keeps_crs_transform_and_is_tiled(tmp_path):
     path = tmp_path / "p.tif"
     _stitch(path, 130, 90, 64, 16, lambda w: np.full((1, 64, 64), 0.5, dtype=np.float32))
