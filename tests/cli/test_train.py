@@ -131,3 +131,28 @@ def _step(path: Path) -> int:
 
             time.sleep(0.2)
     return -1
+
+
+def test_a_step_budget_whose_last_steps_are_never_validated_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 5 steps, validation every 2: the export would keep step 4's weights and drop step 5's.
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["train", "--config", str(CONF), "trainer.max_steps=5", "trainer.val_check_interval=2"])
+    assert result.exit_code != 0
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "trainer.max_steps=5" in errors[0] and "trainer.max_steps=6" in errors[0], result.output
+    assert "Traceback" not in result.output and not (tmp_path / "export").exists()
+
+
+@pytest.mark.parametrize(
+    ("max_steps", "interval", "refused"),
+    [(1000, 300, True), (1200, 300, False), (-1, 300, False), (1000, 0.5, False), (None, 300, False), (2, 1, False)],
+)
+def test_check_last_step_validated(max_steps: object, interval: object, refused: bool) -> None:
+    from geocrobim.errors import UsageError
+    from geocrobim.training.fit import check_last_step_validated
+
+    if refused:
+        with pytest.raises(UsageError, match="use e.g. trainer.max_steps=1200"):
+            check_last_step_validated(max_steps, interval)
+    else:
+        check_last_step_validated(max_steps, interval)
