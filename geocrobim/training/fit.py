@@ -54,7 +54,19 @@ class GeoCrobimCLI(LightningCLI):
             logger.info("trainer.precision not set; using %s", trainer["precision"])
         if str(trainer["precision"]).startswith("bf16") and torch.cuda.is_available():
             torch.set_float32_matmul_precision("high")  # TF32 for the fp32 parts
-        check_last_step_validated(trainer.get("max_steps"), trainer.get("val_check_interval"))
+        if _exports_best(trainer.get("callbacks")):
+            check_last_step_validated(trainer.get("max_steps"), trainer.get("val_check_interval"))
+
+
+def _exports_best(callbacks: Any) -> bool:
+    """Whether the trainer's callbacks hold an ExportCheckpoint that keeps the best validation's weights."""
+    for callback in callbacks or []:
+        class_path = str(getattr(callback, "class_path", "") or "")
+        init_args = getattr(callback, "init_args", None) or {}
+        use_best = init_args.get("use_best", True) if hasattr(init_args, "get") else True
+        if class_path.endswith("ExportCheckpoint") and use_best is not False:
+            return True
+    return False
 
 
 def check_last_step_validated(max_steps: Any, val_check_interval: Any) -> None:

@@ -156,3 +156,17 @@ def test_check_last_step_validated(max_steps: object, interval: object, refused:
             check_last_step_validated(max_steps, interval)
     else:
         check_last_step_validated(max_steps, interval)
+
+
+def test_the_check_applies_only_when_the_export_keeps_the_best_validation() -> None:
+    from jsonargparse import Namespace
+
+    from geocrobim.training.fit import _exports_best
+
+    export = "geocrobim.training.ExportCheckpoint"
+    assert _exports_best([Namespace(class_path=export, init_args=Namespace(dirpath="export"))])
+    assert _exports_best([Namespace(class_path=export, init_args=Namespace(use_best=True))])
+    # configs/finetune_refdata.yaml exports the last weights: any step budget keeps them.
+    assert not _exports_best([Namespace(class_path=export, init_args=Namespace(use_best=False))])
+    assert not _exports_best([Namespace(class_path="lightning.pytorch.callbacks.LearningRateMonitor", init_args=Namespace())])
+    assert not _exports_best(None)
