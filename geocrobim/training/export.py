@@ -19,6 +19,7 @@ from typing import Any, cast
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
 
+from geocrobim.errors import UsageError
 from geocrobim.models import CroBIM, TextTokenizer, save_checkpoint
 from geocrobim.training.vocab import check_glove_table, extend_glove_vocabulary
 
@@ -69,6 +70,8 @@ class ExportCheckpoint(Callback):
         self.best_step = -1
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.use_best:
+            check_last_step_validated(trainer.max_steps, trainer.val_check_interval)
         if self.glove_words:
             # Fail now, not at the first export an hour into the run.
             check_glove_table(cast(CroBIM, pl_module.model), cast(TextTokenizer, pl_module.tokenizer))
@@ -147,3 +150,24 @@ class ExportCheckpoint(Callback):
         }
         meta.update(self.metadata)
         return meta
+
+
+def check_last_step_validated(max_steps: Any, val_check_interval: Any) -> None:
+    """Refuse a step budget whose last steps would never be validated, hence never exported.
+
+    The export keeps the weights of the best validation; with validation every N steps and
+    ``max_steps`` not a multiple of N, the last steps (where a decaying learning rate has
+    annealed the weights) are trained and thrown away.
+
+    Raises:
+        UsageError: both are step counts and ``max_steps`` is not a multiple of the interval.
+    """
+    if not isinstance(max_steps, int) or not isinstance(val_check_interval, int) or isinstance(val_check_interval, bool):
+        return  # an epoch fraction, or no step budget: nothing to check
+    if max_steps > 0 and val_check_interval > 0 and max_steps % val_check_interval:
+        fit = -(-max_steps // val_check_interval) * val_check_interval  # the next multiple up
+        raise UsageError(
+            f"trainer.max_steps={max_steps} is not a multiple of trainer.val_check_interval={val_check_interval}: "
+            f"the last {max_steps % val_check_interval} steps would never be validated or exported; "
+            f"use e.g. trainer.max_steps={fit}"
+        )

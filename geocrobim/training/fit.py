@@ -30,7 +30,6 @@ import torch
 from lightning.pytorch.cli import LightningCLI
 
 from geocrobim import __version__
-from geocrobim.errors import UsageError
 from geocrobim.training.datamodule import ReferringDataModule
 from geocrobim.training.task import ReferringSegmentationTask
 
@@ -54,40 +53,6 @@ class GeoCrobimCLI(LightningCLI):
             logger.info("trainer.precision not set; using %s", trainer["precision"])
         if str(trainer["precision"]).startswith("bf16") and torch.cuda.is_available():
             torch.set_float32_matmul_precision("high")  # TF32 for the fp32 parts
-        if _exports_best(trainer.get("callbacks")):
-            check_last_step_validated(trainer.get("max_steps"), trainer.get("val_check_interval"))
-
-
-def _exports_best(callbacks: Any) -> bool:
-    """Whether the trainer's callbacks hold an ExportCheckpoint that keeps the best validation's weights."""
-    for callback in callbacks or []:
-        class_path = str(getattr(callback, "class_path", "") or "")
-        init_args = getattr(callback, "init_args", None) or {}
-        use_best = init_args.get("use_best", True) if hasattr(init_args, "get") else True
-        if class_path.endswith("ExportCheckpoint") and use_best is not False:
-            return True
-    return False
-
-
-def check_last_step_validated(max_steps: Any, val_check_interval: Any) -> None:
-    """Refuse a step budget whose last steps would never be validated, hence never exported.
-
-    The export keeps the weights of the best validation; with validation every N steps and
-    ``max_steps`` not a multiple of N, the last steps (where a decaying learning rate has
-    annealed the weights) are trained and thrown away.
-
-    Raises:
-        UsageError: both are step counts and ``max_steps`` is not a multiple of the interval.
-    """
-    if not isinstance(max_steps, int) or not isinstance(val_check_interval, int) or isinstance(val_check_interval, bool):
-        return  # an epoch fraction, or no step budget: nothing to check
-    if max_steps > 0 and val_check_interval > 0 and max_steps % val_check_interval:
-        fit = -(-max_steps // val_check_interval) * val_check_interval  # the next multiple up
-        raise UsageError(
-            f"trainer.max_steps={max_steps} is not a multiple of trainer.val_check_interval={val_check_interval}: "
-            f"the last {max_steps % val_check_interval} steps would never be validated or exported; "
-            f"use e.g. trainer.max_steps={fit}"
-        )
 
 
 def normalise_overrides(args: Sequence[str]) -> list[str]:

@@ -149,7 +149,7 @@ def test_a_step_budget_whose_last_steps_are_never_validated_is_refused(tmp_path:
 )
 def test_check_last_step_validated(max_steps: object, interval: object, refused: bool) -> None:
     from geocrobim.errors import UsageError
-    from geocrobim.training.fit import check_last_step_validated
+    from geocrobim.training.export import check_last_step_validated
 
     if refused:
         with pytest.raises(UsageError, match="use e.g. trainer.max_steps=1200"):
@@ -158,15 +158,14 @@ def test_check_last_step_validated(max_steps: object, interval: object, refused:
         check_last_step_validated(max_steps, interval)
 
 
-def test_the_check_applies_only_when_the_export_keeps_the_best_validation() -> None:
-    from jsonargparse import Namespace
+def test_the_check_applies_only_when_the_export_keeps_the_best_validation(tmp_path: Path) -> None:
+    from types import SimpleNamespace
 
-    from geocrobim.training.fit import _exports_best
+    from geocrobim.errors import UsageError
+    from geocrobim.training import ExportCheckpoint
 
-    export = "geocrobim.training.ExportCheckpoint"
-    assert _exports_best([Namespace(class_path=export, init_args=Namespace(dirpath="export"))])
-    assert _exports_best([Namespace(class_path=export, init_args=Namespace(use_best=True))])
+    trainer = SimpleNamespace(max_steps=1000, val_check_interval=300)
+    with pytest.raises(UsageError, match="trainer.max_steps=1200"):
+        ExportCheckpoint(str(tmp_path / "export")).on_fit_start(trainer, None)  # type: ignore[arg-type]
     # configs/finetune_refdata.yaml exports the last weights: any step budget keeps them.
-    assert not _exports_best([Namespace(class_path=export, init_args=Namespace(use_best=False))])
-    assert not _exports_best([Namespace(class_path="lightning.pytorch.callbacks.LearningRateMonitor", init_args=Namespace())])
-    assert not _exports_best(None)
+    ExportCheckpoint(str(tmp_path / "export"), use_best=False).on_fit_start(trainer, None)  # type: ignore[arg-type]

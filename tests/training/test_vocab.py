@@ -119,7 +119,7 @@ def test_export_checkpoint_writes_the_grown_vocabulary(monkeypatch: pytest.Monke
     model, tokenizer, words, _ = _glove_model(monkeypatch, trained_words=len(builtin_words()) - 10)
     module = SimpleNamespace(model=model, tokenizer=tokenizer, hparams={"model": "crobim_test"})
     trainer = SimpleNamespace(global_step=7, current_epoch=0, world_size=1, precision="32-true", is_global_zero=True,
-                              sanity_checking=False, callback_metrics={})  # fmt: skip
+                              sanity_checking=False, callback_metrics={}, max_steps=-1, val_check_interval=1.0)  # fmt: skip
     callback = ExportCheckpoint(str(tmp_path / "export"), glove_words=len(words))
     callback.on_fit_start(trainer, module)  # type: ignore[arg-type]  # stand-ins with the attributes used
     callback.on_fit_end(trainer, module)  # type: ignore[arg-type]
