@@ -38,6 +38,7 @@ from geocrobim.inference.passes import PredictorLike, choose_fine_windows, coars
 from geocrobim.inference.quicklook_canvas import QuicklookCanvas
 from geocrobim.inference.read_plan import ReadPlan, plan_reading
 from geocrobim.inference.result import ExpressionResult, SegmentResult
+from geocrobim.inference.river import RIVER_TEXT, RiverCourse
 from geocrobim.inference.scene_words import SceneWords, read_scene_words
 from geocrobim.raster import (
     QuicklookCaption,
@@ -244,6 +245,7 @@ class _Run:
         self.kept: list[PolygonTable] = []
         self.coarse_grid: CoarseGrid | None = None
         self.coarse_probs: np.ndarray | None = None
+        self.river: RiverCourse | None = None
         self.stretch: Stretch | None = None
         self.input_report: dict[str, Any] = {}
         self.no_valid_pixels = False
@@ -270,7 +272,6 @@ class _Run:
         for words in self.words:
             if words.scene_wide:
                 logger.info("'%s': the model looks for '%s', the engine resolves %s", words.expression, words.model_text, words.describe())
-        text = predictor.encode_text([words.model_text for words in self.words])
         windows = make_grid(scene.width, scene.height, plan.footprint, plan.source_overlap)
         self.timings["prepare_s"] = time.perf_counter() - t0
         logger.info(
@@ -282,11 +283,29 @@ class _Run:
         t0 = time.perf_counter()
         passes: dict[str, Any] = {"batch_size": opts.batch_size, "readers": _readers(opts.readers, predictor), "canvas": self.canvas}
         outcome = None
+        # "north of the river": the river is found on the coarse view, with the sentences when
+        # there is a coarse pass (one image encoding), on a view of its own otherwise.
+        river_text = [RIVER_TEXT] if any(w.bank for w in self.words) else []
         if opts.coarse:
             # The coarse view holds the whole scene, so it reads the whole sentence: its support then
             # favours the candidate the scene-wide words mean, before the engine ranks the candidates.
-            scene_text = predictor.encode_text(self.texts) if any(w.scene_wide for w in self.words) else text
-            outcome = coarse_pass(scene, self.stretch, plan, predictor, scene_text, len(self.texts), progress=progress, **passes)
+            scene_text = predictor.encode_text(self.texts + river_text)
+            outcome = coarse_pass(
+                scene, self.stretch, plan, predictor, scene_text, len(self.texts) + len(river_text), progress=progress, **passes
+            )
+        done = outcome.stats.total if outcome else 0
+        calls = outcome.stats.predict_calls if outcome else 0
+        if river_text and outcome is not None:
+            self._find_river(outcome.probs[-1], outcome.grid)
+            outcome = replace(outcome, probs=outcome.probs[:-1], candidates=outcome.candidates[:-1])
+        elif river_text:
+            river = coarse_pass(
+                scene, self.stretch, plan, predictor, predictor.encode_text(river_text), 1, progress=progress, always=True, **passes
+            )
+            if river is not None:  # always=True: there is a view
+                self._find_river(river.probs[0], river.grid)
+                done, calls = done + river.stats.total, calls + river.stats.predict_calls
+        text = predictor.encode_text([words.model_text for words in self.words])
         chosen, reason, fallback = choose_fine_windows(windows, outcome, plan)
         if outcome is not None:
             self.coarse_grid, self.coarse_probs = outcome.grid, outcome.probs
@@ -296,7 +315,6 @@ class _Run:
             logger.info("%s", reason)
         self.timings["coarse_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        done = outcome.stats.total if outcome else 0
         stats = fine_pass(
             scene, self.stretch, plan, [windows[i] for i in chosen], predictor, text, len(self.texts),
             self.prob_path, progress=progress, progress_offset=done, **passes,
@@ -318,9 +336,27 @@ class _Run:
             "selection": reason,
             "coarse_fallback": fallback,
             "tta": uses_tta(self.options, self.predictor),
-            "predict_calls": stats.predict_calls + (outcome.stats.predict_calls if outcome else 0),
+            "predict_calls": stats.predict_calls + calls,
             "no_valid_pixels": self.no_valid_pixels,
         }
+
+    def _find_river(self, prob: np.ndarray, grid: CoarseGrid) -> None:
+        """Fit the river's course on its coarse probabilities; where a bank cannot be measured against
+        it (no river found, or one running along the asked direction), the model reads the bank words."""
+        self.river = RiverCourse.from_probabilities(prob, grid.transform(self.scene.transform))
+        for e, words in enumerate(self.words):
+            if words.bank is None:
+                continue
+            if self.river is None:
+                why = "no river found in the scene"
+            elif self.river.sign_towards(words.bank) is None:
+                why = f"the river {self.river.describe()}, so it has no {words.bank} bank"
+            else:
+                continue
+            warn(logger, "'%s': %s; the model reads '%s of the river' itself", words.expression, why, words.bank)
+            self.words[e] = read_scene_words(words.expression, banks=False)
+        if self.river is not None:
+            logger.info("the river %s (%d pixels of the coarse view)", self.river.describe(), self.river.pixels)
 
     def vectorise(self) -> None:
         """Threshold once, one polygon per component, score, keep best/all."""
@@ -356,13 +392,20 @@ class _Run:
             score = raw_score(fine[e], coarse) if calibration is None else calibration.probability(fine[e], coarse)
             scored = table.with_columns({"fine_prob": fine[e], "coarse_prob": coarse, "score": score})
             words = self.words[e]
-            if words.scene_wide:
+            if words.bank is not None and self.river is not None:
+                # The candidates on the named bank only (_find_river left no bank it cannot measure).
+                bank = self.river.on_bank(*inst.centroids(scored.geometries), words.bank)
+                if bank is not None:
+                    scored = scored.take(np.flatnonzero(bank))
+            if words.rank is not None or words.region is not None:
                 shape = (self.scene.height, self.scene.width)
-                ranked, resolved = inst.pick_scene_wide(scored, words, self.scene.transform, shape, self.options.instances)
-                logger.info("'%s': %s", words.expression, resolved)
-                result.scene_words = resolved
+                ranked, result.scene_words = inst.pick_scene_wide(scored, words, self.scene.transform, shape, self.options.instances)
             else:
                 ranked = inst.arbitrate(scored, self.options.instances)
+                if words.bank is not None:
+                    result.scene_words = f"{words.describe()}: {len(scored)} candidate(s) of '{words.model_text}'"
+            if result.scene_words is not None:
+                logger.info("'%s': %s", words.expression, result.scene_words)
             result.score = float(ranked.columns["score"][0]) if len(ranked) else None
             kept = inst.above(ranked, threshold)
             self.kept.append(kept)

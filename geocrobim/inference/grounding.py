@@ -77,13 +77,15 @@ class CoarseGrid:
         return Affine(t.a * f, t.b * f, t.c, t.d * f, t.e * f, t.f)  # = t @ scale(f), without the operator
 
 
-def plan_coarse(width: int, height: int, plan: ReadPlan) -> CoarseGrid | None:
+def plan_coarse(width: int, height: int, plan: ReadPlan, *, always: bool = False) -> CoarseGrid | None:
     """The coarse grid for a scene, or None when a coarse pass is not worth it.
 
     Args:
         width: scene columns.
         height: scene rows.
         plan: the fine pass's reading plan (tile, overlap, footprint, GSDs).
+        always: a grid even for a scene only a few windows wide, read then at the reading GSD
+            (never finer): the view the river is looked for on (:mod:`geocrobim.inference.river`).
     """
     tile = COARSE_TILES * plan.tile
     factor = max(width, height) / tile
@@ -92,7 +94,9 @@ def plan_coarse(width: int, height: int, plan: ReadPlan) -> CoarseGrid | None:
         # Do not go coarser than the model ever saw; big scenes get more coarse tiles instead.
         factor = min(factor, max(MAX_COARSE_GSD_M / plan.source_gsd_m, fine_factor))
     if factor < MIN_COARSE_RATIO * fine_factor:
-        return None
+        if not always:
+            return None
+        factor = fine_factor
     cw, ch = max(1, math.ceil(width / factor)), max(1, math.ceil(height / factor))
     overlap = COARSE_TILES * plan.overlap
     return CoarseGrid(factor, cw, ch, tile, make_grid(cw, ch, tile, overlap), overlap)

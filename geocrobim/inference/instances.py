@@ -118,15 +118,29 @@ def arbitrate(table: PolygonTable, instances: Instances) -> PolygonTable:
         instances: ``"best"`` or ``"all"``.
 
     Returns:
-        The kept rows, best first (ties in their original order, NaN scores last), with a
-        1-based ``rank`` column before the others.
+        The kept rows, best first (ties by fine probability, then in their original order;
+        NaN scores last), with a 1-based ``rank`` column before the others.
     """
-    # Negated for a descending sort that stays stable: equal scores keep their order.
-    order = np.argsort(-np.asarray(table.columns["score"], dtype=np.float64), kind="stable")
+    order = by_score(table)
     if instances == "best":
         order = order[:1]
     kept = table.take(order)
     return kept.with_columns({"rank": np.arange(1, len(kept) + 1, dtype=np.int32)}, first=True)
+
+
+def by_score(table: PolygonTable, rows: np.ndarray | None = None) -> np.ndarray:
+    """Row indices (of ``rows``, default all) by descending score, ties by descending fine probability.
+
+    Ties are common: a component too small for the coarse view has a coarse factor of ~0, so its
+    score is the floor of the calibrated map (logits are clipped), whatever the fine pass says.
+    The fine probability then decides; equal on both, the polygoniser's order stays (stable sort).
+    """
+    rows = np.arange(len(table)) if rows is None else np.asarray(rows)
+    score = np.asarray(table.columns["score"], dtype=np.float64)[rows]
+    fine = table.columns.get("fine_prob")
+    fine = np.zeros(len(rows)) if fine is None else np.asarray(fine, dtype=np.float64)[rows]
+    # lexsort's last key is the primary one; negated for descending order, NaN sorts last.
+    return rows[np.lexsort((-np.nan_to_num(fine, nan=-np.inf), -score))]
 
 
 #: A component is one of the candidates that scene-wide words rank when its score reaches this share
@@ -165,27 +179,30 @@ def pick_scene_wide(
     area = np.asarray(table.columns["area_m2"], dtype=np.float64)
     member = np.isfinite(score) & (score >= MEMBER_SHARE * (np.nanmax(score) if len(score) else 0.0))
     member &= area >= MEMBER_AREA_SHARE * (area[member].max() if member.any() else 0.0)
-    centroids = [g.centroid for g in table.geometries]
-    x = np.array([c.x for c in centroids], dtype=np.float64)
-    y = np.array([c.y for c in centroids], dtype=np.float64)
+    x, y = centroids(table.geometries)
     if words.region is not None:
         col, row = ~transform @ (x, y)
         height, width = shape
         member &= _in_third(np.asarray(col) / width, words.region[0], "left", "right")
         member &= _in_third(np.asarray(row) / height, words.region[1], "top", "bottom")
     candidates = np.flatnonzero(member)
-    # Best score first among the candidates (stable: ties keep the polygoniser's order).
-    by_score = candidates[np.argsort(-score[candidates], kind="stable")]
-    chosen = by_score[:1]
+    ranked = by_score(table, candidates)
+    chosen = ranked[:1]
     if words.rank is not None:
         value = {"x": x, "y": y, "size": area}[words.rank.key]
         order = candidates[np.argsort(-value[candidates] if words.rank.descending else value[candidates], kind="stable")]
         chosen = order[words.rank.position : words.rank.position + 1]
     what = f"{words.describe()}: {len(candidates)} candidate(s) of '{words.model_text}'"
     if instances == "all" and len(chosen):
-        chosen = np.concatenate([chosen, by_score[by_score != chosen[0]]])
+        chosen = np.concatenate([chosen, ranked[ranked != chosen[0]]])
     kept = table.take(chosen)
     return kept.with_columns({"rank": np.arange(1, len(kept) + 1, dtype=np.int32)}, first=True), what
+
+
+def centroids(geometries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(N,)`` x and ``(N,)`` y of the polygons' centroids, in their CRS."""
+    points = [g.centroid for g in geometries]
+    return np.array([p.x for p in points], dtype=np.float64), np.array([p.y for p in points], dtype=np.float64)
 
 
 def _in_third(position: np.ndarray, side: str | None, low: str, high: str) -> np.ndarray:

@@ -91,11 +91,12 @@ class SegmentOptions:
         instances: ``best`` keeps the best-scoring instance, ``all`` every one.
         coarse: run the coarse (whole-scene) pass and restrict the fine pass to its candidates.
         scene_words: resolve words about the whole scene ("the rightmost", "in the top left
-            corner") over every candidate (:mod:`geocrobim.inference.scene_words`); False: the
-            model reads the whole sentence, window by window.
-        tta: average every window (coarse and fine) over its left-right and top-bottom
-            mirrors, each read with the sentence rewritten for it
-            (:class:`~geocrobim.models.FlipEnsemble`); three model passes instead of one.
+            corner", "north of the river") over every candidate
+            (:mod:`geocrobim.inference.scene_words`, :mod:`geocrobim.inference.river`); False:
+            the model reads the whole sentence, window by window, and nothing else decides.
+        tta: average every window (coarse and fine) over its left-right mirror, its top-bottom
+            mirror and both (turned 180 degrees), each read with the sentence rewritten for it
+            (:class:`~geocrobim.models.FlipEnsemble`); four model passes instead of one.
             None: as the model's metadata says (``"tta": true`` for the shipped model, whose
             calibration was fitted with the ensemble), else off.
         probabilities: also write the blended probabilities as a uint8 0-255 COG.
@@ -139,12 +140,12 @@ class SegmentOptions:
         ("--coarse/--no-coarse",), "Run the whole-scene coarse pass first; --no-coarse runs every window.", kind=bool
     ))
     scene_words: bool = _option(True, Flag(
-        ("--scene-words/--no-scene-words",), "Resolve 'the rightmost', 'the second largest', 'in the top left corner' "
-        "over the whole scene; --no-scene-words lets each window read the whole sentence.", kind=bool,
+        ("--scene-words/--no-scene-words",), "Resolve 'the rightmost', 'the second largest', 'in the top left corner', "
+        "'north of the river' over the whole scene; --no-scene-words leaves them to each window.", kind=bool,
     ))
     tta: bool | None = _option(None, Flag(
         ("--tta/--no-tta",), "Average each window over its mirror images, the sentence rewritten for each "
-        "('left' reads 'right'): three model passes instead of one [default: as the model's metadata says; "
+        "('left' reads 'right'): four model passes instead of one [default: as the model's metadata says; "
         "on for the shipped model].", kind=bool,
     ))
     probabilities: bool = _option(False, Flag(

@@ -237,14 +237,20 @@ def coarse_pass(
     readers: int,
     progress: ProgressFn | None = None,
     canvas: QuicklookCanvas | None = None,
+    always: bool = False,
 ) -> CoarseOutcome | None:
-    """Run the model over a downsampled view of the whole scene; None if not worth it."""
-    grid = plan_coarse(scene.width, scene.height, plan)
+    """Run the model over a downsampled view of the whole scene; None if not worth it.
+
+    ``always`` runs it on any scene (at the reading GSD when the scene is only a few windows
+    wide): the river's view (:func:`geocrobim.inference.grounding.plan_coarse`).
+    """
+    grid = plan_coarse(scene.width, scene.height, plan, always=always)
     if grid is None:
         logger.info("scene is only a few windows wide: no coarse pass, every window runs")
         return None
     logger.info(
-        "coarse pass: %dx%d view (%.1fx downsampled), %d windows", grid.width, grid.height, grid.factor, len(grid.windows)
+        "%s pass: %dx%d view (%.1fx downsampled), %d windows",
+        "river" if always else "coarse", grid.width, grid.height, grid.factor, len(grid.windows),
     )
     blend = CoarseMap(grid, n_expressions)
     # Averaging is the right filter for a large reduction; GDAL serves it from overviews if any.

@@ -10,6 +10,11 @@ window. The engine therefore reads these words itself:
 - after the components are scored, the engine ranks the candidates over the whole
   scene (by easting, northing or area) or keeps those in the named part of the scene.
 
+The bank of the river ("the green house north of the river", "on the eastern bank of the
+river") is read too, but left in the model's sentence: the engine asks the model for "the
+river" on the coarse view of the whole scene and keeps only the candidates on the named bank
+(:mod:`geocrobim.inference.river`).
+
 Only the words this module recognises are taken out; any other sentence goes to the model
 unchanged. Directions are geographic ("leftmost" = westernmost, "top" = north), as a
 north-up map shows them.
@@ -71,6 +76,16 @@ _REGION = re.compile(
     r"(?=\s*[.!?]?\s*$)",
     re.IGNORECASE,
 )
+_CONNECTOR = r"(?:located|situated|lying|that is|which is|which lies|that lies)"
+# "north of the river", "to the north of the river", "on the north side of the river",
+# "on the northern bank of the river", each maybe after "which lies", "located", ...
+_BANK = re.compile(
+    r"\s*,?\s*(?:" + _CONNECTOR + r"\s+)?"
+    r"(?:on\s+the\s+(?P<bank>north|south|east|west)(?:ern)?\s+(?:side|bank|shore)"
+    r"|(?:to\s+the\s+)?(?P<direction>north|south|east|west))"
+    r"\s+of\s+the\s+river(?![\w-])",
+    re.IGNORECASE,
+)
 _DANGLING = re.compile(r"\s+(?:located|situated|lying|that is|which is|which lies|that lies)\s*$", re.IGNORECASE)
 
 
@@ -100,17 +115,20 @@ class SceneWords:
         region: ``(horizontal, vertical)`` thirds of the scene, each ``"left"``/``"right"``,
             ``"top"``/``"bottom"``, ``"centre"`` or None (no constraint on that axis); None
             when the sentence names no part of the scene.
+        bank: ``"north"``, ``"south"``, ``"east"`` or ``"west"``: the bank of the river the
+            referent lies on; None when the sentence names none (or it is left to the model).
     """
 
     expression: str
     model_text: str
     rank: SceneRank | None = None
     region: tuple[str | None, str | None] | None = None
+    bank: str | None = None
 
     @property
     def scene_wide(self) -> bool:
         """Whether the engine has anything to resolve (otherwise the model reads the whole sentence)."""
-        return self.rank is not None or self.region is not None
+        return self.rank is not None or self.region is not None or self.bank is not None
 
     def describe(self) -> str:
         """Plain words for logs and notes, e.g. ``"rank 2 by easting, largest first; in the top left of the scene"``."""
@@ -120,14 +138,18 @@ class SceneWords:
             parts.append(f"rank {self.rank.position + 1} by {what}, {'largest' if self.rank.descending else 'smallest'} first")
         if self.region is not None:
             parts.append("in the " + " ".join(p for p in (self.region[1], self.region[0]) if p) + " of the scene")
+        if self.bank is not None:
+            parts.append(f"{self.bank} of the river")
         return "; ".join(parts)
 
 
-def read_scene_words(expression: str) -> SceneWords:
+def read_scene_words(expression: str, *, banks: bool = True) -> SceneWords:
     """Split the scene-wide words off a sentence.
 
     Args:
         expression: a referring expression, e.g. "the second small grey ship from the right".
+        banks: read the bank of the river ("north of the river") for the engine to resolve; False
+            leaves it to the model alone (the engine does when it finds no river to measure it against).
 
     Returns:
         The split; ``model_text`` is the sentence itself when nothing scene-wide was found,
@@ -136,6 +158,12 @@ def read_scene_words(expression: str) -> SceneWords:
     text = expression
     rank = None
     region = None
+    bank = None
+    river = _BANK.search(text) if banks else None
+    if river is not None:
+        # The words stay in the model's sentence: in the windows that see the river they still
+        # help, and taking them out lost a referent on held-out scenes (docs/grounding.md).
+        bank = (river.group("bank") or river.group("direction")).lower()
     side = _FROM_SIDE.search(text)
     ordinal = _ORDINAL.search(text)
     superlative = _SUPERLATIVE.search(text)
@@ -163,10 +191,10 @@ def read_scene_words(expression: str) -> SceneWords:
             horizontal = vertical = "centre"
         region = (horizontal, vertical)
         text = _DANGLING.sub("", text[: match.start()])
-    text = " ".join(text.split())
-    if (rank is None and region is None) or not _has_noun(text):
+    text = re.sub(r"\s+,", ",", " ".join(text.split()))
+    if (rank is None and region is None and bank is None) or not _has_noun(text):
         return SceneWords(expression, expression)
-    return SceneWords(expression, text, rank, region)
+    return SceneWords(expression, text, rank, region, bank)
 
 
 def _cut(text: str, match: re.Match[str]) -> str:

@@ -68,3 +68,13 @@ def test_arbitrate_ranks_and_keeps_the_best_or_all():
 def test_arbitrate_puts_components_without_a_score_last():
     table = PolygonTable(np.array([pixel_box(0, 0, 1, 1), pixel_box(5, 5, 1, 1)]), {"score": np.array([np.nan, 0.1])})
     assert arbitrate(table, "best").columns["score"].tolist() == [0.1]
+
+
+def test_equal_scores_are_ranked_by_the_fine_probability():
+    # Three components too small for the coarse view: the calibrated score is the same floor for all.
+    boxes = np.array([pixel_box(0, 0, 1, 1), pixel_box(5, 5, 1, 1), pixel_box(9, 9, 1, 1), pixel_box(3, 3, 1, 1)])
+    columns = {"score": np.array([0.006, 0.006, 0.3, 0.006]), "fine_prob": np.array([0.6, 0.9, 0.5, 0.9])}
+    every = arbitrate(PolygonTable(boxes, columns), "all")
+    assert every.columns["score"].tolist() == [0.3, 0.006, 0.006, 0.006]  # the score still comes first
+    assert every.columns["fine_prob"].tolist() == [0.5, 0.9, 0.9, 0.6]  # then the surer fine pass; equal: as found
+    assert every.geometries[1].equals(boxes[1]) and every.geometries[2].equals(boxes[3])

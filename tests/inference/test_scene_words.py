@@ -43,9 +43,32 @@ def test_scene_wide_words_are_split_off(sentence, model_text, rank, region):
 
 
 @pytest.mark.parametrize(
+    ("sentence", "model_text", "bank"),
+    [
+        ("the red-roofed warehouse north of the river", "the red-roofed warehouse north of the river", "north"),
+        ("The large blue industrial building which lies to the north of the river",
+         "The large blue industrial building which lies to the north of the river", "north"),
+        ("the pond that is on the south side of the river", "the pond that is on the south side of the river", "south"),
+        ("the smallest little warehouse with a green roof on the eastern bank of the river",
+         "the little warehouse with a green roof on the eastern bank of the river", "east"),
+        ("the rightmost swimming pool which lies on the west side of the river",
+         "the swimming pool which lies on the west side of the river", "west"),
+        ("the house located west of the river in the top left corner", "the house located west of the river", "west"),
+    ],
+)  # fmt: skip
+def test_the_bank_of_the_river_is_read_for_the_engine_and_left_in_the_sentence(sentence, model_text, bank):
+    words = read_scene_words(sentence)
+    assert (words.model_text, words.bank) == (model_text, bank) and words.scene_wide
+    assert f"{bank} of the river" in words.describe()
+    alone = read_scene_words(sentence, banks=False)
+    assert alone.bank is None and alone.model_text == model_text
+
+
+@pytest.mark.parametrize(
     "sentence",
     [
-        "the red-roofed warehouse north of the river",
+        "the ship on the river",  # on the water, not a bank
+        "the bridge across the river from the white tank",
         "the house on the left side of the road",  # the road's left, not the image's
         "the house on the left bank of the river",
         "the largest",  # nothing left to look for

@@ -19,6 +19,7 @@ from geocrobim.errors import OutputError
 from geocrobim.inference import segment_raster
 from geocrobim.inference.masks import MASK_NODATA
 from geocrobim.raster.quicklook_draw import OUTLINE
+from tests.inference.conftest import squares
 
 DATA = Path(__file__).resolve().parents[1] / "real_rasters"
 
@@ -157,6 +158,64 @@ def test_scene_wide_words_are_resolved_by_the_engine_not_the_windows(geotiff, st
 
 
 
+def river_scene(shape: tuple[int, int], river: bool = True) -> np.ndarray:
+    """A blue west-east river across the middle rows, a grey square north of it and a brighter one south."""
+    h, w = shape
+    data = squares(shape, [(h // 8, w // 4, 20, 20, 200), (h - h // 8 - 20, w // 2, 20, 20, 255)])
+    if river:
+        data[:, h // 2 - 8 : h // 2 + 8, :] = np.array([0, 40, 255], dtype=np.uint8)[:, None, None]
+    return data
+
+
+def river_stub(base: Any, seen: list[list[str]]) -> Any:
+    """A stub that finds "the river" on blue pixels, anything else on bright grey ones, and records its texts."""
+
+    class RiverStub(base):  # type: ignore[misc, valid-type]
+        def encode_text(self, expressions):
+            seen.append(list(expressions))
+            return super().encode_text(expressions)
+
+        def predict(self, images, text):
+            self.calls.append((images.shape[0], len(text), *images.shape[2:]))
+            blue = (images[:, 2] > 200) & (images[:, 0] < 50)
+            grey = images.min(axis=1).astype(np.float32) / 255.0
+            return np.stack([blue.astype(np.float32) if t == "the river" else grey for t in text], axis=1)
+
+    return RiverStub()
+
+
+@pytest.mark.parametrize(("shape", "coarse"), [((480, 640), True), ((160, 200), False)])
+def test_the_bank_of_the_river_is_measured_on_the_river_the_model_finds(geotiff, stub, tmp_path, shape, coarse):
+    scene = geotiff(river_scene(shape))
+    seen: list[list[str]] = []
+    sentences = ["the bright square north of the river", "the bright square"]
+    ticks: list[tuple[int, int]] = []
+    progress = lambda done, total: ticks.append((done, total))  # noqa: E731
+    result = run(scene, tmp_path / "out", river_stub(stub, seen), sentences, coarse=coarse, min_score=0.0, progress=progress)
+    # One progress bar over every model window, the river's view included.
+    assert ticks[-1][0] == ticks[-1][1] > result.reading["fine_windows_selected"]
+    assert [d for d, _ in ticks] == sorted(d for d, _ in ticks)
+    # The river is asked for on the coarse view (with the sentences, or alone); the windows read the sentences.
+    assert seen == ([[*sentences, "the river"], sentences] if coarse else [["the river"], sentences])
+    north, brightest = (gpd.read_file(e.outputs.vector).geometry.iloc[0].centroid for e in result.expressions)
+    with rasterio.open(scene) as src:
+        rows = [round((~src.transform @ (p.x, p.y))[1]) for p in (north, brightest)]
+    h = shape[0]
+    assert rows[0] == h // 8 + 10 and rows[1] == h - h // 8 - 10  # the grey square north of the river; the brighter one south
+    assert result.expressions[0].scene_words == "north of the river: 1 candidate(s) of 'the bright square north of the river'"
+    assert result.expressions[1].scene_words is None
+
+
+def test_without_a_river_in_the_scene_the_model_reads_the_bank_itself(geotiff, stub, tmp_path, caplog):
+    scene = geotiff(river_scene((160, 200), river=False))
+    seen: list[list[str]] = []
+    with caplog.at_level(logging.WARNING):
+        result = run(scene, tmp_path / "out", river_stub(stub, seen), ["the bright square north of the river"], min_score=0.0)
+    assert seen == [["the bright square north of the river", "the river"], ["the bright square north of the river"]]
+    assert "no river found in the scene; the model reads 'north of the river' itself" in caplog.text
+    assert result.expressions[0].scene_words is None and result.expressions[0].found
+
+
 def test_the_coarse_pass_reads_the_whole_sentence_and_the_windows_the_rest(geotiff, stub, make_squares, tmp_path):
     scene = geotiff(make_squares((480, 640), [(200, 300, 60, 60, 255)]))
     seen: list[list[str]] = []
@@ -168,7 +227,7 @@ def test_the_coarse_pass_reads_the_whole_sentence_and_the_windows_the_rest(geoti
 
     result = run(scene, tmp_path / "out", Recording(), ["the rightmost square", "the bright square"], min_score=0.0)
     assert result.reading["coarse"] and result.expressions[0].scene_words is not None
-    assert seen == [["the square", "the bright square"], ["the rightmost square", "the bright square"]]
+    assert seen == [["the rightmost square", "the bright square"], ["the square", "the bright square"]]
 
 
 def test_coarse_pass_restricts_the_fine_pass_to_windows_near_candidates(geotiff, stub, make_squares, tmp_path):
@@ -262,7 +321,7 @@ def test_real_model_runs_its_image_encoder_once_per_window(geotiff, test_predict
             assert set(np.unique(src.read(1))) <= {0, 1}
 
 
-def test_tta_runs_each_window_and_its_two_mirrors_and_writes_the_averaged_probabilities(geotiff, test_predictor, tmp_path):
+def test_tta_runs_each_window_its_two_mirrors_and_its_turn_and_writes_the_averaged_probabilities(geotiff, test_predictor, tmp_path):
     rng = np.random.default_rng(2)
     scene = geotiff(rng.integers(0, 255, (3, 100, 120), dtype=np.uint8))
     text = ["the pool on the left"]
@@ -271,7 +330,7 @@ def test_tta_runs_each_window_and_its_two_mirrors_and_writes_the_averaged_probab
         lambda: run(scene, tmp_path / "plain", test_predictor, text, coarse=False, probabilities=True),
         lambda: run(scene, tmp_path / "tta", test_predictor, text, coarse=False, probabilities=True, tta=True),
     )
-    assert windows_tta == 3 * windows == 3 * tta.reading["fine_windows_run"]
+    assert windows_tta == 4 * windows == 4 * tta.reading["fine_windows_run"]
     assert tta.reading["tta"] is True and plain.reading["tta"] is False  # the test model's metadata says nothing
     (p_plain, _), (p_tta, profile) = read(plain.expressions[0].outputs.probabilities), read(tta.expressions[0].outputs.probabilities)
     assert profile["width"] == 120 and profile["crs"].to_epsg() == 32633

@@ -38,14 +38,16 @@ def test_mirrored_passes_read_the_rewritten_sentence_and_agree() -> None:
     logits = flip_ensemble(_sided_run(calls), texts)  # type: ignore[arg-type]  # a stand-in model
     assert calls[1] == ("horizontal", ["the pool on the right", "the ship right next to the bridge"])
     assert calls[2][0] == "vertical" and calls[2][1][0] == "the pool on the left"
+    assert calls[3] == ("both", ["the pool on the right", "the ship right next to the bridge"])
     assert logits.shape == (1, 2, 8, 8)
     # "left" read as "right" on the mirrored image lands, mirrored back, on the same left half.
     assert (logits[0, 0, :, :4] > 3.9).all() and (logits[0, 0, :, 4:] < -3.9).all()
-    # "right next to" cannot be rewritten safely: its mirrored pass counts the plain answer,
-    # so only the vertical mirror (top half seen as the bottom) disagrees: 2 of 3 votes.
+    # "right next to" cannot be rewritten safely: the passes that mirror left-right (alone and
+    # with top-bottom) count the plain answer, so only the vertical mirror (top half seen as the
+    # bottom) disagrees: 3 of 4 votes.
     high, low = torch.sigmoid(torch.tensor(4.0)), torch.sigmoid(torch.tensor(-4.0))
     top = torch.sigmoid(logits[0, 1, :4])
-    torch.testing.assert_close(top, torch.full_like(top, float(2 * high + low) / 3))
+    torch.testing.assert_close(top, torch.full_like(top, float(3 * high + low) / 4))
 
 
 def test_no_flips_is_the_plain_pass() -> None:
@@ -64,11 +66,11 @@ def test_flip_ensemble_predictor_averages_the_mirrored_windows(checkpoint_dir: P
     text = ensemble.encode_text(expressions)
     probs = ensemble.predict(images, text)
     expected = plain.predict(images, text)
-    for axis, dim in (("horizontal", -1), ("vertical", -2)):
+    for axis, dim in (("horizontal", -1), ("vertical", -2), ("both", (-2, -1))):
         rewritten = [flip_expression(e, axis) or e for e in expressions]  # type: ignore[arg-type]  # a FlipAxis literal
         mirrored = plain.predict(np.ascontiguousarray(np.flip(images, dim)), plain.encode_text(rewritten))
         expected = expected + np.flip(mirrored, dim)
-    np.testing.assert_allclose(probs, expected / 3, atol=1e-5)
+    np.testing.assert_allclose(probs, expected / 4, atol=1e-5)
     assert not np.allclose(probs, plain.predict(images, text), atol=1e-3)  # the mirrors changed the answer
     with pytest.raises(UsageError, match="needs the sentences"):
         ensemble.predict(images, TextFeatures(text.input_ids, text.attention_mask, text.word_features))

@@ -29,7 +29,22 @@ def test_flip_expression(text: str, horizontal: str, vertical: str | None) -> No
     assert flip_expression(text, "vertical") == (text if vertical is None else vertical)
 
 
+@pytest.mark.parametrize(
+    ("text", "turned"),
+    [
+        ("the top-left storage tank", "the bottom-right storage tank"),
+        ("the northernmost pool on the left bank", "the southernmost pool on the right bank"),
+        ("the house north-west of the road", "the house south-east of the road"),
+        ("the largest ship", "the largest ship"),
+    ],
+)
+def test_both_mirrors_turn_the_sentence_by_180_degrees(text: str, turned: str) -> None:
+    assert flip_expression(text, "both") == turned
+    assert flip_expression(turned, "both") == text
+
+
 def test_ambiguous_right_is_not_flipped() -> None:
+    assert flip_expression("the building right next to the road", "both") is None
     assert flip_expression("the building right next to the road", "horizontal") is None
     # A vertical flip does not touch left/right, so the intensifier is harmless there.
     assert flip_expression("the building right next to the road", "vertical") == "the building right next to the road"
