@@ -20,11 +20,15 @@ from geocrobim.cli._common import handle_errors, progress_bar
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
               help="Calibrated score under which the best instance is 'not found'.")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--tta/--no-tta", default=None,
+              help="Fit the map for reading with the flip ensemble, or with one pass [default: as the model's metadata "
+              "says]; a map for the other reading is stored beside the default one, and segment picks the one it reads with.")
 @click.option("--dry-run", is_flag=True, help="Measure and report; do not write metadata.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report (reliability tables included) on stdout.")
 @handle_errors
 def calibrate(
-    checkpoint: str, scenes: int, size: int, seed0: int, threshold: float, device: str, dry_run: bool, as_json: bool
+    checkpoint: str, scenes: int, size: int, seed0: int, threshold: float, device: str, tta: bool | None, dry_run: bool,
+    as_json: bool,
 ) -> None:
     """Make CHECKPOINT's scores probabilities that an instance is the referent.
 
@@ -42,7 +46,7 @@ def calibrate(
     with progress_bar("calibrate") as progress:
         report = calibrate_checkpoint(
             checkpoint, scenes=scenes, seed0=seed0, size=size, device=device, threshold=threshold,
-            write=not dry_run, progress=progress,
+            write=not dry_run, tta=tta, progress=progress,
         )  # fmt: skip
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -51,6 +55,7 @@ def calibrate(
     click.echo(
         f"{cal['samples']} components ({cal['referents']} referents); held-out ECE {held['ece_raw']:.3f} raw -> "
         f"{held['ece']:.3f} calibrated (best instance per expression: {held['best_ece']:.3f}); "
-        f"threshold {cal['threshold']:.2f}" + ("" if dry_run else f"; written to {Path(report['checkpoint']) / 'metadata.json'}"),
+        f"threshold {cal['threshold']:.2f}"
+        + ("" if dry_run else f"; written to {Path(report['checkpoint']) / 'metadata.json'} as {report['key']}"),
         err=True,
     )

@@ -155,14 +155,31 @@ class ScoreCalibration:
         }
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, Any] | None) -> ScoreCalibration | None:
-        """The calibration stored in a checkpoint's metadata, or None if it has none."""
-        entry = (metadata or {}).get("calibration")
+    def from_metadata(cls, metadata: dict[str, Any] | None, tta: bool | None = None) -> ScoreCalibration | None:
+        """The calibration stored in a checkpoint's metadata for a reading, or None if it has none.
+
+        Args:
+            metadata: the checkpoint's metadata.
+            tta: the reading the scores come from (the flip ensemble or one pass); None: the one the
+                metadata asks for. A map fitted on one reading does not fit the other's scores, so a
+                reading without its own map (:func:`calibration_key`) gets None.
+        """
+        metadata = metadata or {}
+        entry = metadata.get(calibration_key(metadata, tta))
         if not entry:
             return None
         w, fw = entry["weights"], entry["fine_weights"]
         stats = {k: v for k, v in entry.items() if k not in {"method", "weights", "fine_weights", "threshold"}}
         return cls((float(w[0]), float(w[1])), (float(fw[0]), float(fw[1])), float(entry["threshold"]), stats)
+
+
+def calibration_key(metadata: dict[str, Any], tta: bool | None) -> str:
+    """Where a checkpoint's metadata keeps the map for a reading: ``"calibration"`` for the reading its
+    ``"tta"`` asks for (the engine's default), ``"calibration_no_tta"`` / ``"calibration_tta"`` for the other."""
+    default = bool(metadata.get("tta", False))
+    if tta is None or tta == default:
+        return "calibration"
+    return "calibration_tta" if tta else "calibration_no_tta"
 
 
 def fit_calibration(

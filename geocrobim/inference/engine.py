@@ -379,7 +379,15 @@ class _Run:
             layers.append(table)
         t = time.perf_counter()
         fine = inst.fine_means(self.prob_path, [table.geometries for table in layers])
-        calibration = ScoreCalibration.from_metadata(getattr(self.predictor, "metadata", None))
+        metadata = getattr(self.predictor, "metadata", None) or {}
+        tta = uses_tta(self.options, self.predictor)
+        calibration = ScoreCalibration.from_metadata(metadata, tta=tta)
+        if calibration is None and metadata.get("calibration"):
+            warn(
+                logger, "%s's calibration was fitted on the reading %s the flip ensemble, and this run reads %s it: its "
+                "scores are raw, and nothing is 'not found'; geocrobim calibrate %s CHECKPOINT fits a map for this reading",
+                self.predictor.model_id, "without" if tta else "with", "with" if tta else "without", "--tta" if tta else "--no-tta",
+            )  # fmt: skip
         threshold = self.options.min_score
         if threshold is None:
             threshold = calibration.threshold if calibration is not None else 0.0

@@ -35,6 +35,7 @@ from geocrobim.data.synthetic.objects import NOUNS
 from geocrobim.data.synthetic.palette import CATEGORY_COLOURS
 from geocrobim.data.synthetic.scene_files import write_scene
 from geocrobim.inference.calibration import (
+    calibration_key,
     expected_calibration_error,
     fit_calibration,
     raw_score,
@@ -135,6 +136,7 @@ def collect_samples(
     gsd: float = 0.5,
     expressions: int = 4,
     absent: int = 2,
+    tta: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Sample]:
     """Run the engine on one generated scene per seed; every component of every expression, labelled.
@@ -147,6 +149,7 @@ def collect_samples(
         gsd: scene GSD in metres.
         expressions: present expressions per scene.
         absent: absent expressions per scene.
+        tta: read with the flip ensemble (None: as the model's metadata says).
         progress: ``(done, total)`` over the scenes.
     """
     from geocrobim.inference.engine import segment_raster
@@ -160,7 +163,7 @@ def collect_samples(
         texts = [t for t, _ in present] + missing
         truths: list[Path | None] = [m for _, m in present] + [None] * len(missing)
         result = segment_raster(
-            path, texts, output_dir=workdir / f"out-{seed}", predictor=predictor, instances="all", overwrite=True,
+            path, texts, output_dir=workdir / f"out-{seed}", predictor=predictor, instances="all", overwrite=True, tta=tta,
         )  # fmt: skip
         for item, truth in zip(result.expressions, truths, strict=True):
             components = label_components(item.outputs.vector, truth)
@@ -260,38 +263,48 @@ def calibrate_checkpoint(
     threshold: float = THRESHOLD,
     workdir: Path | None = None,
     write: bool = True,
+    tta: bool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Fit, measure and (with ``write``) store a checkpoint's score calibration.
 
+    A map holds for the reading it was fitted on: ``tta`` None fits the one the model's metadata
+    asks for (stored as ``"calibration"``); the other reading's map is stored beside it
+    (:func:`~geocrobim.inference.calibration.calibration_key`), and the engine picks the one for
+    the reading it runs.
+
     Returns:
-        The report: the stored calibration, the held-out figures and where the data came from.
+        The report: the stored calibration, the key it is stored under, the held-out figures and
+        where the data came from.
     """
     from geocrobim.models import Predictor
 
     directory = resolve_checkpoint(checkpoint)
     predictor = Predictor.from_checkpoint(directory, device=device)
-    predictor.metadata.pop("calibration", None)  # collect raw scores, whatever is stored
+    key = calibration_key(predictor.metadata, tta)
+    reading = bool(predictor.metadata.get("tta", False)) if tta is None else tta
+    for stored in ("calibration", "calibration_tta", "calibration_no_tta"):
+        predictor.metadata.pop(stored, None)  # collect raw scores, whatever is stored
     with tempfile.TemporaryDirectory(prefix="geocrobim-calibrate-") as tmp:
         work = workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        samples = collect_samples(predictor, range(seed0, seed0 + scenes), work, size=size, progress=progress)
+        samples = collect_samples(predictor, range(seed0, seed0 + scenes), work, size=size, tta=reading, progress=progress)
     held_out = evaluate_split(samples, threshold)
     stats = {
         "samples": sum(s.rank > 0 for s in samples),
         "referents": int(sum(s.referent for s in samples)),
         "fitted_on": f"{scenes} synthetic scenes of {size} px at 0.5 m (seeds {seed0}-{seed0 + scenes - 1}), "
         "4 present and 2 absent expressions each, every component labelled (referent: IoU >= 0.5)"
-        + (", with the flip ensemble (the model's metadata asks for tta)" if predictor.metadata.get("tta") else ""),
+        + (", with the flip ensemble" if reading else ", one pass (no flip ensemble)"),
         "held_out_ece": held_out["ece"],
         "held_out_ece_raw": held_out["ece_raw"],
     }
     calibration = fit_calibration(*_arrays(samples), threshold=threshold, stats=stats)
-    report = {"checkpoint": str(directory), "calibration": calibration.to_metadata(), "held_out": held_out}
+    report = {"checkpoint": str(directory), "calibration": calibration.to_metadata(), "key": key, "held_out": held_out}
     if write:
         meta_path = directory / "metadata.json"
         metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-        metadata["calibration"] = calibration.to_metadata()
+        metadata[key] = calibration.to_metadata()
         write_text(meta_path, json.dumps(metadata, indent=2) + "\n")
         logger.info("wrote the calibration into %s", meta_path)
     return report

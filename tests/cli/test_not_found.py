@@ -67,3 +67,22 @@ def test_over_the_threshold_the_score_is_the_calibrated_probability(scene: Path,
     with rasterio.open(item["outputs"]["mask"]) as mask:
         assert (mask.read(1) == 1).any()
     assert ScoreCalibration.from_metadata(json.loads((checkpoint / "metadata.json").read_text())) is not None
+
+
+def test_a_reading_uses_its_own_map_and_without_one_says_its_scores_are_raw(scene: Path, tmp_path: Path) -> None:
+    from geocrobim.models.testing import make_test_checkpoint
+
+    never = ScoreCalibration((-6.0, 0.0), (-6.0, 0.0), 0.5, {"samples": 0}).to_metadata()  # the ensemble's map
+    one_pass = ScoreCalibration((3.0, 0.0), (3.0, 0.0), 0.5, {"samples": 0}).to_metadata()
+    checkpoint = make_test_checkpoint(tmp_path / "both", metadata={"tta": True, "calibration": never, "calibration_no_tta": one_pass})
+    result = _run(scene, checkpoint, tmp_path / "one-pass", "--json", "--no-tta")
+    (item,) = json.loads(result.stdout)["expressions"]
+    assert item["found"] and item["score"] == pytest.approx(1 / (1 + np.exp(-3.0)), abs=1e-6)  # the one-pass map
+    assert not [w for w in json.loads(result.stdout)["warnings"] if "calibration" in w]
+    # Only the ensemble's map: a one-pass run keeps raw scores, answers, and says why in one warning.
+    only = make_test_checkpoint(tmp_path / "only", metadata={"tta": True, "calibration": never})
+    raw = _run(scene, only, tmp_path / "raw", "--json", "--no-tta")
+    (item,) = json.loads(raw.stdout)["expressions"]
+    assert item["found"] and 0.0 < item["score"] < 1.0 and item["score"] != pytest.approx(1 / (1 + np.exp(6.0)), abs=1e-6)
+    (line,) = [w for w in json.loads(raw.stdout)["warnings"] if "calibration" in w]
+    assert "fitted on the reading with the flip ensemble" in line and "geocrobim calibrate --no-tta" in line

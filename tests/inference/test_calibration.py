@@ -7,6 +7,7 @@ import pytest
 
 from geocrobim.inference.calibration import (
     ScoreCalibration,
+    calibration_key,
     expected_calibration_error,
     fit_calibration,
     fit_logistic,
@@ -64,3 +65,17 @@ def test_metadata_round_trip_and_the_fine_only_map() -> None:
     assert with_coarse == pytest.approx(sigmoid(-1.0 + 2.0 * logit(fine * np.array([0.5, 0.8]))))
     assert calibration.probability(fine, np.full(2, np.nan)) == pytest.approx(sigmoid(-0.5 + logit(fine)))
     assert calibration.probability(np.array([1.0]), None)[0] < 1.0  # a saturated mean is clipped, not infinite
+
+
+def test_each_reading_has_its_own_map_and_a_reading_without_one_has_none() -> None:
+    ensemble = ScoreCalibration((-1.5, 0.4), (-6.5, 1.9), 0.5, {"samples": 10})
+    one_pass = ScoreCalibration((-2.0, 0.6), (-5.0, 1.5), 0.5, {"samples": 12})
+    metadata = {"tta": True, "calibration": ensemble.to_metadata(), "calibration_no_tta": one_pass.to_metadata()}
+    assert calibration_key(metadata, None) == calibration_key(metadata, True) == "calibration"
+    assert calibration_key(metadata, False) == "calibration_no_tta"
+    assert calibration_key({"tta": False}, True) == "calibration_tta"
+    assert ScoreCalibration.from_metadata(metadata) == ScoreCalibration.from_metadata(metadata, tta=True) == ensemble
+    assert ScoreCalibration.from_metadata(metadata, tta=False) == one_pass
+    del metadata["calibration_no_tta"]
+    assert ScoreCalibration.from_metadata(metadata, tta=False) is None  # the ensemble's map does not fit one pass
+    assert ScoreCalibration.from_metadata({"calibration": one_pass.to_metadata()}, tta=False) == one_pass  # no tta key: one pass

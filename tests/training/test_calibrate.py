@@ -49,3 +49,17 @@ def test_calibrate_writes_the_map_and_reports_held_out_figures(tmp_path: Path) -
     dry = CliRunner().invoke(cli, ["-q", "calibrate", str(checkpoint), "--scenes", "2", "--size", "256", "--dry-run",
                                    "--threshold", "0.3"], obj={})  # fmt: skip
     assert dry.exit_code == 0 and ScoreCalibration.from_metadata(json.loads((checkpoint / "metadata.json").read_text())).threshold == 0.5
+
+
+def test_a_map_for_the_other_reading_is_stored_beside_the_default_one(tmp_path: Path) -> None:
+    from geocrobim.models.testing import make_test_checkpoint
+
+    checkpoint = make_test_checkpoint(tmp_path / "ckpt")  # its metadata asks for one pass (no "tta")
+    argv = ["-q", "calibrate", str(checkpoint), "--scenes", "2", "--size", "256", "--json"]
+    plain = CliRunner().invoke(cli, argv, obj={})
+    ensemble = CliRunner().invoke(cli, [*argv, "--tta"], obj={})
+    assert plain.exit_code == 0 and ensemble.exit_code == 0, plain.output + ensemble.output
+    assert json.loads(plain.stdout)["key"] == "calibration" and json.loads(ensemble.stdout)["key"] == "calibration_tta"
+    metadata = json.loads((checkpoint / "metadata.json").read_text())
+    assert "flip ensemble" in metadata["calibration_tta"]["fitted_on"] and "one pass" in metadata["calibration"]["fitted_on"]
+    assert ScoreCalibration.from_metadata(metadata, tta=True) != ScoreCalibration.from_metadata(metadata, tta=False)
