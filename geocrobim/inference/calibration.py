@@ -173,6 +173,10 @@ class ScoreCalibration:
         return cls((float(w[0]), float(w[1])), (float(fw[0]), float(fw[1])), float(entry["threshold"]), stats)
 
 
+#: Where a checkpoint's metadata may keep maps: the default reading's, then the other reading's.
+CALIBRATION_KEYS = ("calibration", "calibration_tta", "calibration_no_tta")
+
+
 def calibration_key(metadata: dict[str, Any], tta: bool | None) -> str:
     """Where a checkpoint's metadata keeps the map for a reading: ``"calibration"`` for the reading its
     ``"tta"`` asks for (the engine's default), ``"calibration_no_tta"`` / ``"calibration_tta"`` for the other."""

@@ -76,13 +76,10 @@ _REGION = re.compile(
     r"(?=\s*[.!?]?\s*$)",
     re.IGNORECASE,
 )
-_CONNECTOR = r"(?:located|situated|lying|that is|which is|which lies|that lies)"
-# "north of the river", "to the north of the river", "on the north side of the river",
-# "on the northern bank of the river", each maybe after "which lies", "located", ...
+# "north of the river" (also "to the north of ..."), "on the north side of the river", "on the
+# northern bank of the river". Only the direction is read: the words stay in the sentence.
 _BANK = re.compile(
-    r"\s*,?\s*(?:" + _CONNECTOR + r"\s+)?"
-    r"(?:on\s+the\s+(?P<bank>north|south|east|west)(?:ern)?\s+(?:side|bank|shore)"
-    r"|(?:to\s+the\s+)?(?P<direction>north|south|east|west))"
+    r"(?:on\s+the\s+(?P<bank>north|south|east|west)(?:ern)?\s+(?:side|bank|shore)|(?P<direction>north|south|east|west))"
     r"\s+of\s+the\s+river(?![\w-])",
     re.IGNORECASE,
 )
@@ -191,7 +188,7 @@ def read_scene_words(expression: str, *, banks: bool = True) -> SceneWords:
             horizontal = vertical = "centre"
         region = (horizontal, vertical)
         text = _DANGLING.sub("", text[: match.start()])
-    text = re.sub(r"\s+,", ",", " ".join(text.split()))
+    text = " ".join(text.split())
     if (rank is None and region is None and bank is None) or not _has_noun(text):
         return SceneWords(expression, expression)
     return SceneWords(expression, text, rank, region, bank)

@@ -35,6 +35,7 @@ from geocrobim.data.synthetic.objects import NOUNS
 from geocrobim.data.synthetic.palette import CATEGORY_COLOURS
 from geocrobim.data.synthetic.scene_files import write_scene
 from geocrobim.inference.calibration import (
+    CALIBRATION_KEYS,
     calibration_key,
     expected_calibration_error,
     fit_calibration,
@@ -283,7 +284,7 @@ def calibrate_checkpoint(
     predictor = Predictor.from_checkpoint(directory, device=device)
     key = calibration_key(predictor.metadata, tta)
     reading = bool(predictor.metadata.get("tta", False)) if tta is None else tta
-    for stored in ("calibration", "calibration_tta", "calibration_no_tta"):
+    for stored in CALIBRATION_KEYS:
         predictor.metadata.pop(stored, None)  # collect raw scores, whatever is stored
     with tempfile.TemporaryDirectory(prefix="geocrobim-calibrate-") as tmp:
         work = workdir or Path(tmp)
