@@ -8,6 +8,7 @@ from typing import cast
 
 import click
 
+from geocrobim.choices import INSTANCE_CHOICES
 from geocrobim.cli._common import handle_errors, progress_bar
 from geocrobim.errors import OutputError, UsageError
 
@@ -41,6 +42,10 @@ DATASETS = ("risbench", "rrsisd", "refsegrs", "synthetic")
 )  # fmt: skip
 @click.option("--record", is_flag=True, help="Also store the metrics in the checkpoint's metadata.json.")
 @click.option("--tta", is_flag=True, help="Score the flip ensemble (segment --tta): the chip and its mirrors, sentences rewritten.")
+@click.option(
+    "--instances", type=click.Choice(INSTANCE_CHOICES), default="all", show_default=True,
+    help="all: score the whole thresholded mask (the papers' protocol); best: only its likeliest component, as segment keeps it.",
+)  # fmt: skip
 @handle_errors
 def evaluate(
     checkpoint: str,
@@ -58,6 +63,7 @@ def evaluate(
     json_out: Path | None,
     record: bool,
     tta: bool,
+    instances: str,
 ) -> None:
     """Score a checkpoint: Precision@0.5-0.9, oIoU and mIoU (in percent, as the papers).
 
@@ -66,6 +72,7 @@ def evaluate(
         --root /data/RISBench_dataset --split test --json-out risbench_test.json
     $ geocrobim evaluate --dataset synthetic --split test --json   # the default model
     """
+    from geocrobim.choices import Instances
     from geocrobim.training.evaluation import Split, evaluate_checkpoint, format_table, record_metrics
 
     if samples is not None and (dataset != "synthetic" or root is not None):
@@ -78,7 +85,8 @@ def evaluate(
     with progress_bar("evaluate", unit="pair") as progress:
         result = evaluate_checkpoint(
             checkpoint, dataset, root, cast(Split, split), image_size=image_size, batch_size=batch_size, device=device,
-            precision=precision, num_workers=workers, limit=limit, dataset_options=options, tta=tta, progress=progress,
+            precision=precision, num_workers=workers, limit=limit, dataset_options=options, tta=tta,
+            instances=cast(Instances, instances), progress=progress,
         )  # fmt: skip
     text = json.dumps(result, indent=2)
     if json_out is not None:

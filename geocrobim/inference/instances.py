@@ -110,6 +110,33 @@ def coarse_means(geoms: np.ndarray, coarse: np.ndarray, transform: Affine) -> np
     return np.divide(sums[1:], counts[1:], out=np.zeros(len(geoms)), where=counts[1:] > 0)
 
 
+def best_component(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """The engine's ``--instances best`` on one in-memory probability map: its likeliest component.
+
+    The same rule as a scene without a coarse pass: the map is thresholded, cut into
+    4-connected components (the polygoniser's connectivity) and only the component with
+    the highest mean probability is kept (the first in raster order on a tie). Used to
+    score held-out chips as ``segment`` would answer them (``geocrobim evaluate --instances best``).
+
+    Args:
+        prob: (H, W) probabilities in [0, 1].
+        threshold: pixels above it are foreground (0.5: the argmax of two classes).
+
+    Returns:
+        (H, W) bool mask of the kept component; all False when nothing passes the threshold.
+    """
+    fg = prob > threshold
+    if not fg.any():
+        return fg
+    shapes = [geom for geom, value in features.shapes(fg.astype(np.uint8), mask=fg, connectivity=4) if value == 1]
+    if len(shapes) == 1:
+        return fg
+    labels = features.rasterize(((g, i + 1) for i, g in enumerate(shapes)), out_shape=fg.shape, fill=0, dtype="int32")
+    sums = np.bincount(labels.ravel(), weights=prob.ravel().astype(np.float64), minlength=len(shapes) + 1)[1:]
+    counts = np.bincount(labels.ravel(), minlength=len(shapes) + 1)[1:]
+    return labels == int(np.argmax(sums / np.maximum(counts, 1))) + 1
+
+
 def arbitrate(table: PolygonTable, instances: Instances) -> PolygonTable:
     """Rank components by score; keep the best one or all of them.
 

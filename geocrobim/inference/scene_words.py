@@ -77,9 +77,10 @@ _REGION = re.compile(
     re.IGNORECASE,
 )
 # "north of the river" (also "to the north of ..."), "on the north side of the river", "on the
-# northern bank of the river". Only the direction is read: the words stay in the sentence.
+# northern bank of the river". Only the direction is read: the words stay in the sentence. A compound
+# ("north-east of the river") names no single bank, so it goes to the model: no "east" inside it.
 _BANK = re.compile(
-    r"(?:on\s+the\s+(?P<bank>north|south|east|west)(?:ern)?\s+(?:side|bank|shore)|(?P<direction>north|south|east|west))"
+    r"(?:on\s+the\s+(?P<bank>north|south|east|west)(?:ern)?\s+(?:side|bank|shore)|(?<![\w-])(?P<direction>north|south|east|west))"
     r"\s+of\s+the\s+river(?![\w-])",
     re.IGNORECASE,
 )

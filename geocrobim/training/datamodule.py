@@ -29,6 +29,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
 from geocrobim.data.synthetic.chips import DEFAULT_GSDS
+from geocrobim.data.synthetic.referents import style_weights
 from geocrobim.errors import UsageError
 from geocrobim.models import TextTokenizer
 from geocrobim.training._base import NonGeoDataModule
@@ -305,6 +306,9 @@ class SyntheticScenesDataModule(ReferringDataModule):
         jitter: brightness/contrast jitter amplitude (no hue change: colour words stay true).
         gsd_m: GSD recorded in the export (None: the median of ``gsds``).
         trained_on: description recorded in the export (None: generated).
+        styles: training expression-style weights to change, e.g. ``{"superlative": 0.15,
+            "ordinal": 0.12}`` to practise ranks more (validation and test keep the defaults, so
+            their figures stay comparable); keys of ``geocrobim.data.synthetic.referents.STYLES``.
         **kwargs: ``num_workers``, ``eval_batch_size``.
     """
 
@@ -324,9 +328,11 @@ class SyntheticScenesDataModule(ReferringDataModule):
         jitter: float = 0.1,
         gsd_m: float | None = None,
         trained_on: str = "",
+        styles: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
         gsd_list = [float(g) for g in (gsds if gsds is not None else DEFAULT_GSDS)]
+        style_weights(styles)  # a bad style fails here, not in a DataLoader worker
         build = partial(
             _scene_split,
             sizes={"train": train_size, "val": val_size, "test": test_size},
@@ -336,10 +342,12 @@ class SyntheticScenesDataModule(ReferringDataModule):
             seed=seed,
             flips=(hflip, vflip),
             jitter=jitter,
+            styles=styles,
         )
         trained_on = trained_on or (
             f"synthetic referring scenes (geocrobim.data.synthetic, seed {seed}, {image_size} px, "
-            f"GSD {min(gsd_list):g}-{max(gsd_list):g} m, {per_scene} expressions a scene)"
+            f"GSD {min(gsd_list):g}-{max(gsd_list):g} m, {per_scene} expressions a scene"
+            + (f", style weights {styles}" if styles else "") + ")"
         )
         super().__init__(
             build, batch_size=batch_size, image_size=image_size, seed=seed, trained_on=trained_on,
@@ -381,10 +389,11 @@ def _scene_split(
     per_scene: dict[str, int],
     flips: tuple[float, float],
     jitter: float,
+    styles: dict[str, float] | None = None,
     **common: Any,
 ) -> Dataset[dict[str, Any]]:
-    """The scene stream of a split (augmented for training only; a picklable factory)."""
-    augment: dict[str, Any] = {"hflip": flips[0], "vflip": flips[1], "jitter": jitter} if split == "train" else {}
+    """The scene stream of a split (augmented and style-weighted for training only; a picklable factory)."""
+    augment: dict[str, Any] = {"hflip": flips[0], "vflip": flips[1], "jitter": jitter, "styles": styles} if split == "train" else {}
     return SyntheticSceneStream(sizes[split], split=split, per_scene=per_scene[split], **common, **augment)
 
 

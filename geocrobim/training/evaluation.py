@@ -3,7 +3,9 @@
 Each (image, expression) pair is resized to ``image_size`` (480 by default, as the
 published numbers: image bilinear, ground truth nearest), segmented (argmax of 2 classes
 or sigmoid > 0.5), and counted into oIoU, mIoU and Precision@0.5-0.9
-(:mod:`geocrobim.training.metrics`).
+(:mod:`geocrobim.training.metrics`). ``instances="best"`` scores what ``segment`` writes
+instead of the raw mask: only the likeliest connected component
+(:func:`geocrobim.inference.instances.best_component`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from geocrobim.atomic import write_text
+from geocrobim.choices import INSTANCE_CHOICES, Instances
 from geocrobim.errors import OutputError, UsageError
+from geocrobim.inference.instances import best_component
 from geocrobim.models import TextTokenizer, load_checkpoint
 from geocrobim.models.flips import FLIP_DIM, FlipAxis, flip_ensemble
 from geocrobim.models.head import foreground_logit
@@ -47,6 +52,7 @@ def evaluate_checkpoint(
     limit: int | None = None,
     dataset_options: dict[str, Any] | None = None,
     tta: bool = False,
+    instances: Instances = "all",
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Score a checkpoint on one split of a dataset.
@@ -65,6 +71,8 @@ def evaluate_checkpoint(
         dataset_options: extra keyword arguments of the dataset class.
         tta: score the flip ensemble (:func:`~geocrobim.models.flips.flip_ensemble`, the
             engine's ``--tta``) instead of one pass.
+        instances: ``"all"`` scores the whole thresholded mask (the papers' protocol);
+            ``"best"`` only its likeliest connected component, as ``segment`` keeps it.
         progress: ``(done, total)`` callback, in pairs.
 
     Returns:
@@ -73,6 +81,8 @@ def evaluate_checkpoint(
     """
     if image_size < 1:
         raise UsageError(f"image_size={image_size} must be positive")
+    if instances not in INSTANCE_CHOICES:
+        raise UsageError(f"instances={instances!r} is not one of {', '.join(INSTANCE_CHOICES)}")
     start = time.perf_counter()
     ckpt = load_checkpoint(checkpoint)
     data: Dataset[dict[str, Any]] = open_dataset(dataset, root, split, image_size, **(dataset_options or {}))
@@ -99,7 +109,8 @@ def evaluate_checkpoint(
                 fg = flip_ensemble(run, batch["expression"], expression_dim=0)
             else:
                 fg = foreground_logit(model(image, batch["input_ids"].to(dev), batch["attention_mask"].to(dev)))
-            acc.update(fg > 0, batch["mask"].to(dev))
+            pred = fg > 0 if instances == "all" else _best_components(fg)
+            acc.update(pred, batch["mask"].to(dev))
             if progress is not None:
                 progress(len(acc), total)
     metrics = acc.compute()
@@ -111,6 +122,7 @@ def evaluate_checkpoint(
         "split": split,
         "image_size": image_size,
         "tta": tta,
+        "instances": instances,
         "pairs": int(metrics.pop("pairs")),
         "metrics": {k: metrics[k] for k in COLUMNS},
         "device": str(dev),
@@ -139,10 +151,17 @@ def _pair_runner(
     return run
 
 
+def _best_components(logits: torch.Tensor) -> torch.Tensor:
+    """(B, H, W) foreground logits -> (B, H, W) bool masks of each item's likeliest component."""
+    prob = torch.sigmoid(logits.float()).cpu().numpy()
+    return torch.from_numpy(np.stack([best_component(p) for p in prob])).to(logits.device)
+
+
 def record_metrics(result: dict[str, Any]) -> Path:
     """Store an evaluation result in its checkpoint's ``metadata.json`` (atomically).
 
-    The entry goes under ``metrics["<dataset>/<split>"]`` (``.../tta`` for the flip ensemble) with the columns (fractions,
+    The entry goes under ``metrics["<dataset>/<split>"]`` (``.../tta`` for the flip ensemble, then ``.../best`` for
+    ``instances="best"``) with the columns (fractions,
     6 decimals), the number of pairs and the image size, so ``geocrobim models`` shows it.
 
     Returns:
@@ -156,6 +175,7 @@ def record_metrics(result: dict[str, Any]) -> Path:
     entry = {k: round(v, 6) for k, v in result["metrics"].items()}
     entry |= {"pairs": result["pairs"], "image_size": result["image_size"]}
     key = f"{result['dataset']}/{result['split']}" + ("/tta" if result.get("tta") else "")
+    key += "/best" if result.get("instances") == "best" else ""
     meta.setdefault("metrics", {})[key] = entry
     try:
         write_text(path, json.dumps(meta, indent=2) + "\n")

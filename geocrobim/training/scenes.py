@@ -22,7 +22,7 @@ must stay true.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -110,6 +110,7 @@ class SyntheticSceneStream(IterableDataset[dict[str, Any]]):
         hflip: probability of a horizontal flip (expressions rewritten).
         vflip: probability of a vertical flip.
         jitter: brightness and contrast jitter amplitude (0.1 = +-10 %).
+        styles: expression-style weights to change (e.g. more ordinals); None keeps the defaults.
 
     Attributes:
         rank / world_size: this process's share; set by the datamodule under DDP.
@@ -132,13 +133,14 @@ class SyntheticSceneStream(IterableDataset[dict[str, Any]]):
         hflip: float = 0.0,
         vflip: float = 0.0,
         jitter: float = 0.0,
+        styles: Mapping[str, float] | None = None,
     ) -> None:
         if length < 1:
             raise UsageError(f"length={length} must be at least 1")
         if size % DENSE_STRIDE:
             raise UsageError(f"size={size} must be a multiple of {DENSE_STRIDE}")
         self.length, self.size = int(length), int(size)
-        self.generator = ChipGenerator(size=size, gsds=gsds, seed=seed, split=split, per_scene=per_scene)
+        self.generator = ChipGenerator(size=size, gsds=gsds, seed=seed, split=split, per_scene=per_scene, styles=styles)
         self.hflip, self.vflip, self.jitter = float(hflip), float(vflip), float(jitter)
         self.rank, self.world_size = 0, 1
         self.offset = 0  # scenes already used (a resumed run starts after them)

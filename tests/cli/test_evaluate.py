@@ -30,9 +30,15 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_test_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny", seed=1)
 
 
-def _independent_counts(checkpoint: Path, root: Path, size: int, tta: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pair I and U through the inference API (Predictor, or its FlipEnsemble), pair by pair."""
+def _independent_counts(
+    checkpoint: Path, root: Path, size: int, tta: bool = False, best: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair I and U through the inference API (Predictor, or its FlipEnsemble), pair by pair.
+
+    ``best``: keep only the likeliest connected component of each mask, as ``segment`` does.
+    """
     from geocrobim.data import RISBench
+    from geocrobim.inference.instances import best_component
     from geocrobim.models import FlipEnsemble, Predictor
 
     plain = Predictor.from_checkpoint(checkpoint, device="cpu", precision="fp32")
@@ -41,7 +47,7 @@ def _independent_counts(checkpoint: Path, root: Path, size: int, tta: bool = Fal
     for sample in RISBench(root, "test", image_size=size):
         text = predictor.encode_text([sample["expression"]])
         prob = predictor.predict(sample["image"].numpy()[None], text)[0, 0]
-        pred, gt = prob > 0.5, sample["mask"].numpy() > 0
+        pred, gt = best_component(prob) if best else prob > 0.5, sample["mask"].numpy() > 0
         inter.append(int((pred & gt).sum()))
         union.append(int((pred | gt).sum()))
     return np.array(inter), np.array(union)
@@ -88,6 +94,33 @@ def test_evaluate_tta_scores_the_engines_flip_ensemble(checkpoint: Path, risbenc
     meta = json.loads((ckpt / "metadata.json").read_text())["metrics"]
     assert meta["risbench/test/tta"]["oIoU"] == pytest.approx(data["metrics"]["oIoU"], abs=1e-6)
     assert meta["risbench/test"]["oIoU"] == pytest.approx(plain["metrics"]["oIoU"], abs=1e-6)
+
+
+def test_evaluate_instances_best_scores_the_component_segment_keeps(
+    checkpoint: Path, risbench_root: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(checkpoint, ckpt)
+    args = ["-q", "evaluate", "--checkpoint", str(ckpt), "--dataset", "risbench", "--root", str(risbench_root),
+            "--image-size", "64", "--json", "--record"]  # fmt: skip
+    result = CliRunner().invoke(cli, [*args, "--instances", "best"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["instances"] == "best"
+    inter, union = _independent_counts(ckpt, risbench_root, 64, best=True)
+    expected = summarize(inter, union)
+    for column in COLUMNS:
+        assert data["metrics"][column] == pytest.approx(expected[column], abs=1e-6), column
+    # The untrained model lights several pieces, so keeping one must change the score.
+    all_inter, all_union = _independent_counts(ckpt, risbench_root, 64)
+    assert np.all(inter <= all_inter) and np.all(union <= all_union) and union.sum() < all_union.sum()
+    meta = json.loads((ckpt / "metadata.json").read_text())["metrics"]
+    assert meta["risbench/test/best"]["oIoU"] == pytest.approx(data["metrics"]["oIoU"], abs=1e-6)
+    assert "risbench/test" not in meta
+    bad = CliRunner().invoke(cli, [*args, "--instances", "some"])
+    assert bad.exit_code == 2 and "--instances" in bad.output
 
 
 def test_evaluate_record_json_flag_and_json_out(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:

@@ -124,6 +124,38 @@ def test_synthetic_dataset_on_the_fly() -> None:
         ds[6]
 
 
+def test_style_weights_change_what_the_expressions_say_and_stay_true() -> None:
+    """Weight 0 drops a style; ranks only: every sentence ranks, and still names its one target."""
+    from geocrobim.data.synthetic.referents import STYLES
+
+    ranks_only = {style: 0.0 for style in STYLES} | {"superlative": 1.0, "ordinal": 1.0}
+    plain = ChipGenerator(size=160, gsds=(0.5, 1.0), seed=5, per_scene=3)
+    ranked = ChipGenerator(size=160, gsds=(0.5, 1.0), seed=5, per_scene=3, styles=ranks_only)
+    said = {"plain": 0, "ranked": 0}
+    for index in range(12):
+        for name, gen in (("plain", plain), ("ranked", ranked)):
+            for s in gen.scene(index):
+                assert s.query.evaluate(s.table()) == [s.target_id], s.expression
+                said[name] += 1
+                if name == "ranked":
+                    assert s.query.ordinal is not None and s.query.locator is None, s.expression
+    assert said["ranked"] >= 6 and said["plain"] >= 12
+    # The default weights are the defaults: the same stream as no override at all.
+    same = ChipGenerator(size=160, gsds=(0.5, 1.0), seed=5, per_scene=3, styles={"ordinal": STYLES["ordinal"]})
+    assert [s.expression for s in same.scene(0)] == [s.expression for s in plain.scene(0)]
+
+
+@pytest.mark.parametrize(
+    ("styles", "message"),
+    [({"ordinals": 1.0}, "unknown expression style 'ordinals'"), ({"ordinal": -1.0}, "ordinal=-1.0"),
+     ({"ordinal": float("nan")}, "ordinal=nan"), (dict.fromkeys(("category", "attribute", "region", "river", "water",
+     "direction", "next_to", "between", "across", "superlative", "ordinal"), 0.0), "at least one a positive")],
+)  # fmt: skip
+def test_bad_style_weights_name_the_style(styles: dict[str, float], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        ChipGenerator(styles=styles)
+
+
 def test_bad_generator_settings() -> None:
     with pytest.raises(UsageError):
         ChipGenerator(split="training")

@@ -8,7 +8,7 @@ import shapely
 from affine import Affine
 from pyproj import CRS
 
-from geocrobim.inference.instances import arbitrate, coarse_means, fine_means
+from geocrobim.inference.instances import arbitrate, best_component, coarse_means, fine_means
 from geocrobim.vector import PolygonTable, polygonize
 
 TRANSFORM = Affine(0.5, 0.0, 480_000.0, 0.0, -0.5, 5_120_000.0)
@@ -78,3 +78,25 @@ def test_equal_scores_are_ranked_by_the_fine_probability():
     assert every.columns["score"].tolist() == [0.3, 0.006, 0.006, 0.006]  # the score still comes first
     assert every.columns["fine_prob"].tolist() == [0.5, 0.9, 0.9, 0.6]  # then the surer fine pass; equal: as found
     assert every.geometries[1].equals(boxes[1]) and every.geometries[2].equals(boxes[3])
+
+
+def test_best_component_keeps_the_likeliest_4_connected_piece():
+    prob = np.zeros((40, 50))
+    prob[2:12, 2:20] = 0.8  # large, fairly sure
+    prob[20:26, 30:36] = 0.95  # small, surest: kept
+    prob[26, 36] = 0.6  # touches it only at a corner: its own component (4-connectivity)
+    prob[30:34, 5:9] = 0.5  # at the threshold: background
+    kept = best_component(prob)
+    assert kept.dtype == bool and kept.sum() == 36 and kept[20:26, 30:36].all()
+    corner = prob.copy()
+    corner[26, 36] = 0.99
+    assert np.argwhere(best_component(corner)).tolist() == [[26, 36]]  # the engine keeps a sure speck too
+    only = np.where(prob == 0.8, 0.8, 0.0)
+    assert np.array_equal(best_component(only), only > 0.5)
+    assert not best_component(np.full((8, 8), 0.2)).any()
+    holed = np.zeros((20, 20))
+    holed[2:18, 2:18] = 0.9
+    holed[8:12, 8:12] = 0.1  # a hole stays a hole; an island in it is another component
+    holed[9:11, 9:11] = 0.99
+    kept = best_component(holed, threshold=0.5)
+    assert kept.sum() == 4 and kept[9:11, 9:11].all()

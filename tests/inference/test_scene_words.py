@@ -71,6 +71,8 @@ def test_the_bank_of_the_river_is_read_for_the_engine_and_left_in_the_sentence(s
         "the bridge across the river from the white tank",
         "the house on the left side of the road",  # the road's left, not the image's
         "the house on the left bank of the river",
+        "the house north-east of the river",  # a compound names no one bank
+        "the tank on the south-western bank of the river",
         "the largest",  # nothing left to look for
         "the lowest-lying field",  # "lowest" inside a compound word
         "the first house",  # an ordinal without a side or a superlative

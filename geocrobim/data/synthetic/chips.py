@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from geocrobim.data.synthetic.grammar import ObjectTable, Query
 from geocrobim.data.synthetic.layout import THEMES, generate_layout
 from geocrobim.data.synthetic.objects import Layout
 from geocrobim.data.synthetic.pixel_grid import Grid
-from geocrobim.data.synthetic.referents import generate
+from geocrobim.data.synthetic.referents import generate, style_weights
 from geocrobim.data.synthetic.render import render, render_mask
 from geocrobim.errors import OutputError, UsageError
 
@@ -79,6 +79,8 @@ class ChipGenerator:
         split: "train", "val" or "test" (independent streams).
         per_scene: expressions (distinct targets) per rendered scene.
         themes: restrict the scene themes (keys of ``layout.THEMES``).
+        styles: expression-style weights to change (``{"ordinal": 0.12}``; see
+            :func:`~geocrobim.data.synthetic.referents.style_weights`); None keeps the defaults.
 
     Example:
         >>> gen = ChipGenerator(size=256, gsds=(0.5, 1.0), seed=7)
@@ -96,6 +98,7 @@ class ChipGenerator:
         split: str = "train",
         per_scene: int = 1,
         themes: Sequence[str] | None = None,
+        styles: Mapping[str, float] | None = None,
     ) -> None:
         if split not in SPLITS:
             raise UsageError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
@@ -108,6 +111,7 @@ class ChipGenerator:
         self.size, self.gsds, self.seed, self.split = size, tuple(float(g) for g in gsds), seed, split
         self.per_scene = per_scene
         self.themes = tuple(themes) if themes else tuple(sorted(THEMES))
+        self.styles = style_weights(styles)
         self._cache: tuple[int, list[ChipSample]] | None = None
 
     def scene(self, index: int) -> list[ChipSample]:
@@ -121,7 +125,7 @@ class ChipGenerator:
             layout_seed = np.random.SeedSequence([self.seed, SPLITS[self.split], index, attempt, 1])
             layout = generate_layout(extent, extent, layout_seed, theme=theme)
             table = ObjectTable(layout, (0.0, 0.0, extent, extent), tolerance(gsd))
-            refs = generate(table, rng, self.per_scene, gsd=gsd)
+            refs = generate(table, rng, self.per_scene, gsd=gsd, styles=self.styles)
             if refs:
                 break
         else:  # pragma: no cover - eight empty worlds in a row do not happen in practice

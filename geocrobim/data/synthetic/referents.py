@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -33,6 +33,7 @@ from geocrobim.data.synthetic.grammar import (
 )
 from geocrobim.data.synthetic.objects import COLOURED, SceneObject
 from geocrobim.data.synthetic.phrases import realise
+from geocrobim.errors import UsageError
 
 #: style -> weight: how often each kind of expression is tried first.
 STYLES: dict[str, float] = {
@@ -48,6 +49,25 @@ STYLES: dict[str, float] = {
     "superlative": 0.06,
     "ordinal": 0.04,
 }
+
+
+def style_weights(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """:data:`STYLES` with some weights changed, e.g. ``{"ordinal": 0.12}`` to train more ranks.
+
+    Raises:
+        UsageError: an unknown style, a negative weight, or no positive weight left.
+    """
+    weights = dict(STYLES)
+    for style, weight in (overrides or {}).items():
+        if style not in STYLES:
+            raise UsageError(f"unknown expression style {style!r}; use one of {', '.join(STYLES)}")
+        if not float(weight) >= 0:
+            raise UsageError(f"style weight {style}={weight} must be zero or positive")
+        weights[style] = float(weight)
+    if sum(weights.values()) <= 0:
+        raise UsageError("every expression style has weight 0; give at least one a positive weight")
+    return weights
+
 
 #: how often a category is chosen as a target, relative to the others present.
 TARGET_WEIGHTS: dict[str, float] = {
@@ -201,9 +221,11 @@ def ranked_candidates(style: str, filters: list[Filter], rng: np.random.Generato
     yield from (Query(f, None, o) for o in options for f in plain[:3])
 
 
-def describe(t: ObjectTable, row: int, rng: np.random.Generator, *, max_checks: int = 60) -> Query | None:
-    """A query that names the target row clearly and uniquely, or None."""
-    q = first_clear(STYLES, lambda style: candidates(style, t, row, rng), t, row, rng, max_checks)
+def describe(
+    t: ObjectTable, row: int, rng: np.random.Generator, *, max_checks: int = 60, styles: Mapping[str, float] = STYLES
+) -> Query | None:
+    """A query that names the target row clearly and uniquely, or None (``styles``: see :func:`style_weights`)."""
+    q = first_clear(dict(styles), lambda style: candidates(style, t, row, rng), t, row, rng, max_checks)
     return None if q is None else _overspecify(q, t, row, rng)
 
 
@@ -225,7 +247,7 @@ def first_clear(
         rng: draws the order of the styles.
         max_checks: give up (None) after checking this many candidates.
     """
-    names = list(styles)
+    names = [s for s in styles if styles[s] > 0]  # weight 0: never tried
     p = np.asarray([styles[s] for s in names])
     order = [names[i] for i in rng.choice(len(names), size=len(names), replace=False, p=p / p.sum())]
     checks = 0
@@ -275,11 +297,13 @@ def targets(t: ObjectTable, rng: np.random.Generator, *, gsd: float, min_pixels:
     return [ok[i] for i in rng.choice(len(ok), size=len(ok), replace=False, p=w / w.sum())]
 
 
-def generate(t: ObjectTable, rng: np.random.Generator, count: int, *, gsd: float) -> list[Referent]:
-    """Up to ``count`` expressions with distinct targets."""
+def generate(
+    t: ObjectTable, rng: np.random.Generator, count: int, *, gsd: float, styles: Mapping[str, float] = STYLES
+) -> list[Referent]:
+    """Up to ``count`` expressions with distinct targets (``styles``: see :func:`style_weights`)."""
     out: list[Referent] = []
     for row in targets(t, rng, gsd=gsd):
-        q = describe(t, row, rng)
+        q = describe(t, row, rng, styles=styles)
         if q is None:
             continue
         obj = t.objects[row]
