@@ -119,3 +119,19 @@ def test_offset_skips_the_scenes_a_resumed_run_has_used() -> None:
     resumed = SyntheticSceneStream(4, size=64, gsds=(0.5,), seed=3, per_scene=1)
     resumed.offset = 2
     assert [i["id"] for i in resumed][:2] == [i["id"] for i in fresh][2:]
+
+
+def test_style_weights_reach_the_training_stream_only() -> None:
+    from geocrobim.data.synthetic.referents import STYLES
+    from geocrobim.errors import UsageError
+    from geocrobim.training.datamodule import SyntheticScenesDataModule
+
+    ranks = {style: 0.0 for style in STYLES} | {"ordinal": 1.0}
+    module = SyntheticScenesDataModule(train_size=4, val_size=2, test_size=2, gsds=[1.0], image_size=64, styles=ranks)
+    module.tokenizer, module.max_tokens = builtin_tokenizer(), 20
+    module.setup("fit")
+    assert module.train_dataset.generator.styles == ranks  # type: ignore[attr-defined]
+    assert module.val_dataset.generator.styles == STYLES  # type: ignore[attr-defined]  # validation stays comparable
+    assert "style weights" in module.trained_on
+    with pytest.raises(UsageError, match="'ordinals'"):
+        SyntheticScenesDataModule(styles={"ordinals": 1.0})
