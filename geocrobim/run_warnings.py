@@ -18,11 +18,18 @@ _current: ContextVar[list[str] | None] = ContextVar("geocrobim_run_warnings", de
 
 
 def warn(logger: logging.Logger, message: str, *args: object) -> None:
-    """``logger.warning(message, *args)``, and the formatted message into the current run's list."""
-    logger.warning(message, *args)
+    """``logger.warning(message, *args)``, and the formatted message into the current run's list.
+
+    Within a run each message is logged once: the engine checks a sentence for every pass that
+    encodes it (coarse, fine, each view of the flip ensemble), and the user needs to read it once.
+    """
     collected = _current.get()
+    text = message % args if args else message
+    if collected is not None and text in collected:
+        return
+    logger.warning(message, *args)
     if collected is not None:
-        collected.append(message % args if args else message)
+        collected.append(text)
 
 
 @contextmanager

@@ -34,3 +34,24 @@ def test_each_run_gets_only_its_own_warnings(caplog: pytest.LogCaptureFixture) -
         warn(logger, "outside any run")  # logged, collected by no one
     assert results == {"a": ["a: first", "a: second"], "b": ["b: first", "b: second"]}
     assert sum("first" in r.getMessage() for r in caplog.records) == 2 and "outside any run" in caplog.text
+
+
+def test_a_run_logs_each_warning_once_and_the_next_run_again() -> None:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]  # a list, whatever other tests did to propagation
+    logger.addHandler(handler)
+    try:
+        for _ in range(2):
+            with collect() as warned:
+                for _ in range(3):  # e.g. a sentence checked by the coarse pass, the fine pass, each view
+                    warn(logger, "expression %r: unknown word", "the zorblax")
+                warn(logger, "expression %r: unknown word", "the blorp")
+            assert warned == ["expression 'the zorblax': unknown word", "expression 'the blorp': unknown word"]
+        warn(logger, "outside any run")
+        warn(logger, "outside any run")  # no run to remember it: logged each time
+    finally:
+        logger.removeHandler(handler)
+    messages = [r.getMessage() for r in records]
+    assert messages.count("expression 'the zorblax': unknown word") == 2  # once per run
+    assert messages.count("outside any run") == 2 and len(messages) == 6

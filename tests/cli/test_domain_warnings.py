@@ -61,12 +61,15 @@ def test_one_band_copied_to_three_channels_is_named_with_the_stretch(geotiff, ch
     assert ranged["reading"]["stretch"] == {"low": [0.0] * 3, "high": [10000.0] * 3, "from": "--range"}
 
 
-def test_unknown_words_are_named_and_a_cut_sentence_says_what_was_cut(geotiff, checkpoint, tmp_path):
+@pytest.mark.parametrize("reading", [[], ["--tta"]])
+def test_unknown_words_are_named_and_a_cut_sentence_says_what_was_cut(geotiff, checkpoint, tmp_path, reading):
     scene = geotiff(_square(), transform=(0.5, 0.0, 500000.0, 0.0, -0.5, 4100000.0))
     long = "the large red building next to the river " * 5 + "and the zorblax tower"
-    _, summary = _segment(scene, checkpoint, tmp_path / "out", "the zorblax warehouse", long)
+    # Once each, also when the flip ensemble encodes every sentence again, rewritten for each view.
+    result, summary = _segment(scene, checkpoint, tmp_path / "out", "the zorblax warehouse", long, *reading)
     unknown = [w for w in summary["warnings"] if "does not know" in w]
     assert len(unknown) == 2 and all("'zorblax'" in w for w in unknown)
+    assert sum("does not know" in line for line in result.stderr.splitlines()) == 2  # the log too, not only the JSON
     (cut,) = [w for w in summary["warnings"] if "was cut" in w]
     dropped = re.search(r"tokens: '(.+)' was cut; shorten it$", cut)
     assert dropped and long.strip().endswith(dropped.group(1)) and dropped.group(1).endswith("and the zorblax tower")
