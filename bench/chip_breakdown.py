@@ -1,10 +1,11 @@
 """Where a checkpoint succeeds and fails on held-out chips: by GSD, referent size, kind of expression.
 
-    python bench/chip_breakdown.py [--checkpoint default] [--samples 400] [--json OUT]
+    python bench/chip_breakdown.py [--checkpoint default] [--samples 400] [--tta] [--instances best] [--json OUT]
 
 Scores the first ``--samples`` chips of the stream ``geocrobim evaluate --dataset synthetic
 --split test --image-size 256`` scores (seed 0, 256 px, GSD 0.3-2 m, never trained on),
-one pair at a time, and splits mIoU and P@0.5 by
+one pair at a time (one pass; ``--tta`` the engine's flip ensemble; ``--instances best`` only the
+likeliest connected component, what ``segment`` writes), and splits mIoU and P@0.5 by
 
 - the chip's GSD;
 - the referent's size in pixels (the output head's resolution shows here);
@@ -41,7 +42,9 @@ from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator
 from geocrobim.data.synthetic.grammar import Nearest, Ordinal, Query
 from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.render import render_mask
+from geocrobim.inference.instances import best_component
 from geocrobim.models import load_checkpoint
+from geocrobim.models.flips import FLIP_DIM, FlipAxis, flip_ensemble
 from geocrobim.models.head import foreground_logit
 from geocrobim.training.metrics import intersection_union, pair_iou
 from geocrobim.training.samples import ReferringCollate, SamplePreparer
@@ -62,7 +65,7 @@ def kind(query: Query) -> str:
     )
 
 
-def score_chips(checkpoint: str, samples: int) -> list[dict[str, Any]]:
+def score_chips(checkpoint: str, samples: int, tta: bool = False, instances: str = "all") -> list[dict[str, Any]]:
     """One row per chip: IoU, GSD, referent size, same-category count, kind, category share."""
     ckpt = load_checkpoint(checkpoint)
     model = ckpt.model.eval()
@@ -73,7 +76,15 @@ def score_chips(checkpoint: str, samples: int) -> list[dict[str, Any]]:
         chip = generator.sample(i)
         batch = collate([prepare({"image": chip.image, "mask": chip.mask, "expression": chip.expression, "id": str(i)}, i)])
         with torch.inference_mode():
-            pred = (foreground_logit(model(batch["image"], batch["input_ids"], batch["attention_mask"])) > 0)[0].numpy()
+            image = batch["image"]
+
+            def run(axis: FlipAxis | None, texts: list[str], image: torch.Tensor = image) -> torch.Tensor:
+                ids, mask = ckpt.tokenizer(texts, ckpt.config.max_tokens, warn_user=False)
+                return foreground_logit(model(image if axis is None else image.flip(FLIP_DIM[axis]), ids, mask))
+
+            logit = flip_ensemble(run, [chip.expression], expression_dim=0) if tta else run(None, [chip.expression])
+        prob = torch.sigmoid(logit[0]).numpy()
+        pred = best_component(prob) if instances == "best" else prob > 0.5
         truth = chip.mask > 0
         grid = Grid(0, 0, 256, 256, chip.gsd)
         same = [render_mask(o, grid) > 0 for o in chip.layout.objects if getattr(o, "category", None) == chip.category]
@@ -105,10 +116,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="default")
     parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--tta", action="store_true", help="the flip ensemble, as segment --tta")
+    parser.add_argument("--instances", choices=("all", "best"), default="all", help="best: the component segment keeps")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.manual_seed(0)
-    rows = score_chips(args.checkpoint, args.samples)
+    rows = score_chips(args.checkpoint, args.samples, args.tta, args.instances)
     table(rows, "all", lambda r: "all")
     table(rows, "GSD (m)", lambda r: r["gsd"])
     table(rows, "referent size", lambda r: next((i, n) for i, (limit, n) in enumerate(SIZES) if r["pixels"] < limit))
