@@ -20,8 +20,8 @@ _current: ContextVar[list[str] | None] = ContextVar("geocrobim_run_warnings", de
 def warn(logger: logging.Logger, message: str, *args: object) -> None:
     """``logger.warning(message, *args)``, and the formatted message into the current run's list.
 
-    Within a run each message is logged once: the engine checks a sentence for every pass that
-    encodes it (coarse, fine, each view of the flip ensemble), and the user needs to read it once.
+    Within a run each message is logged once: a run may meet the same problem in several passes
+    or windows, and the user needs to read it once.
     """
     collected = _current.get()
     text = message % args if args else message

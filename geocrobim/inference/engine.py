@@ -283,6 +283,7 @@ class _Run:
         t0 = time.perf_counter()
         passes: dict[str, Any] = {"batch_size": opts.batch_size, "readers": _readers(opts.readers, predictor), "canvas": self.canvas}
         outcome = None
+        scene_text = None
         # "north of the river": the river is found on the coarse view, with the sentences when
         # there is a coarse pass (one image encoding), on a view of its own otherwise.
         river_text = [RIVER_TEXT] if any(w.bank for w in self.words) else []
@@ -300,12 +301,19 @@ class _Run:
             outcome = replace(outcome, probs=outcome.probs[:-1], candidates=outcome.candidates[:-1])
         elif river_text:
             river = coarse_pass(
-                scene, self.stretch, plan, predictor, predictor.encode_text(river_text), 1, progress=progress, always=True, **passes
+                scene, self.stretch, plan, predictor, predictor.encode_text(river_text, warn_user=False), 1,
+                progress=progress, always=True, **passes,
             )
             if river is not None:  # always=True: there is a view
                 self._find_river(river.probs[0], river.grid)
                 done, calls = done + river.stats.total, calls + river.stats.predict_calls
-        text = predictor.encode_text([words.model_text for words in self.words])
+        # The user's sentences were checked (and warned about) when the coarse pass encoded them; the
+        # fine pass reuses that encoding when it reads the same sentences.
+        model_texts = [words.model_text for words in self.words]
+        if scene_text is not None and not river_text and model_texts == self.texts:
+            text = scene_text
+        else:
+            text = predictor.encode_text(model_texts, warn_user=scene_text is None)
         chosen, reason, fallback = choose_fine_windows(windows, outcome, plan)
         if outcome is not None:
             self.coarse_grid, self.coarse_probs = outcome.grid, outcome.probs

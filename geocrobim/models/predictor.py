@@ -130,11 +130,13 @@ class Predictor:
         with torch.inference_mode(), autocast:
             yield
 
-    def encode_text(self, expressions: Sequence[str]) -> TextFeatures:
+    def encode_text(self, expressions: Sequence[str], *, warn_user: bool = True) -> TextFeatures:
         """Tokenise and run the prompt-free text pass once per expression.
 
         Args:
             expressions: E non-empty strings.
+            warn_user: warn about unknown words and cut sentences; False for sentences derived
+                from ones already checked (a flip's rewrite, the engine's model text).
 
         Returns:
             TextFeatures on this predictor's device, reusable for every window.
@@ -145,7 +147,7 @@ class Predictor:
         empty = [i for i, e in enumerate(expressions) if not e.strip()]
         if not expressions or empty:
             raise UsageError("empty expression; pass at least one non-empty referring expression")
-        ids, mask = self.tokenizer(expressions, self.model.config.max_tokens)
+        ids, mask = self.tokenizer(expressions, self.model.config.max_tokens, warn_user=warn_user)
         with self._running():
             return self.model.encode_text(ids.to(self.device), mask.to(self.device), expressions)
 
@@ -206,8 +208,8 @@ class FlipEnsemble:
         # Only reached for attributes this wrapper lacks: the wrapped predictor's.
         return getattr(self.predictor, name)
 
-    def encode_text(self, expressions: Sequence[str]) -> TextFeatures:
-        return self.predictor.encode_text(expressions)
+    def encode_text(self, expressions: Sequence[str], *, warn_user: bool = True) -> TextFeatures:
+        return self.predictor.encode_text(expressions, warn_user=warn_user)
 
     def predict_logits(self, images: np.ndarray, text: TextFeatures) -> torch.Tensor:
         """Foreground logits (B, E, H, W), averaged over the plain and the mirrored windows."""
@@ -222,7 +224,8 @@ class FlipEnsemble:
                 # A scene reuses its sentences for every window: encode each rewrite once.
                 if len(self._rewritten) >= 8:
                     self._rewritten.clear()
-                self._rewritten[key] = self.predictor.encode_text(texts)
+                # Warnings name what the user typed, not "left" rewritten as "right".
+                self._rewritten[key] = self.predictor.encode_text(texts, warn_user=False)
             mirrored = np.flip(images, FLIP_DIM[axis])
             return self.predictor.predict_logits(mirrored, self._rewritten[key])
 

@@ -70,6 +70,12 @@ def test_unknown_words_are_named_and_a_cut_sentence_says_what_was_cut(geotiff, c
     unknown = [w for w in summary["warnings"] if "does not know" in w]
     assert len(unknown) == 2 and all("'zorblax'" in w for w in unknown)
     assert sum("does not know" in line for line in result.stderr.splitlines()) == 2  # the log too, not only the JSON
+    # Once, naming the word: never again for the engine's model text ("the zorblax") or a mirror's rewrite
+    # ("on the right"). With the coarse pass the sentence quoted is the one typed; without it, the model's.
+    for coarse, quoted in (("--coarse", "the zorblax on the left"), ("--no-coarse", "the zorblax")):
+        result, _ = _segment(scene, checkpoint, tmp_path / coarse, "the zorblax on the left", coarse, *reading)
+        lines = [line for line in result.stderr.splitlines() if "does not know" in line]
+        assert len(lines) == 1 and f"expression {quoted!r}: " in lines[0] and "'zorblax'" in lines[0], lines
     (cut,) = [w for w in summary["warnings"] if "was cut" in w]
     dropped = re.search(r"tokens: '(.+)' was cut; shorten it$", cut)
     assert dropped and long.strip().endswith(dropped.group(1)) and dropped.group(1).endswith("and the zorblax tower")

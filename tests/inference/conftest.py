@@ -43,7 +43,7 @@ class StubPredictor:
         self.keep_images = keep_images
         self.images: list[np.ndarray] = []
 
-    def encode_text(self, expressions: Sequence[str]) -> list[str]:
+    def encode_text(self, expressions: Sequence[str], *, warn_user: bool = True) -> list[str]:
         return list(expressions)
 
     def predict(self, images: np.ndarray, text: list[str]) -> np.ndarray:

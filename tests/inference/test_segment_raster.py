@@ -134,9 +134,9 @@ def test_scene_wide_words_are_resolved_by_the_engine_not_the_windows(geotiff, st
     seen: list[str] = []
 
     class Recording(stub):  # type: ignore[misc, valid-type]
-        def encode_text(self, expressions):
+        def encode_text(self, expressions, *, warn_user=True):
             seen.extend(expressions)
-            return super().encode_text(expressions)
+            return super().encode_text(expressions, warn_user=warn_user)
 
     sentences = ["the rightmost square", "the second largest square", "the square on the left side of the image", "the bright square"]
     result = run(scene, tmp_path / "out", Recording(), sentences, coarse=False, min_score=0.0)
@@ -171,9 +171,9 @@ def river_stub(base: Any, seen: list[list[str]]) -> Any:
     """A stub that finds "the river" on blue pixels, anything else on bright grey ones, and records its texts."""
 
     class RiverStub(base):  # type: ignore[misc, valid-type]
-        def encode_text(self, expressions):
+        def encode_text(self, expressions, *, warn_user=True):
             seen.append(list(expressions))
-            return super().encode_text(expressions)
+            return super().encode_text(expressions, warn_user=warn_user)
 
         def predict(self, images, text):
             self.calls.append((images.shape[0], len(text), *images.shape[2:]))
@@ -220,9 +220,9 @@ def test_the_coarse_pass_reads_the_whole_sentence_and_the_windows_the_rest(geoti
     seen: list[list[str]] = []
 
     class Recording(stub):  # type: ignore[misc, valid-type]
-        def encode_text(self, expressions):
+        def encode_text(self, expressions, *, warn_user=True):
             seen.append(list(expressions))
-            return super().encode_text(expressions)
+            return super().encode_text(expressions, warn_user=warn_user)
 
     result = run(scene, tmp_path / "out", Recording(), ["the rightmost square", "the bright square"], min_score=0.0)
     assert result.reading["coarse"] and result.expressions[0].scene_words is not None
