@@ -44,8 +44,8 @@ from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.render import render_mask
 from geocrobim.inference.instances import best_component
 from geocrobim.models import load_checkpoint
-from geocrobim.models.flips import FLIP_DIM, FlipAxis, flip_ensemble
-from geocrobim.models.head import foreground_logit
+from geocrobim.models.flips import flip_ensemble
+from geocrobim.training.evaluation import pair_runner
 from geocrobim.training.metrics import intersection_union, pair_iou
 from geocrobim.training.samples import ReferringCollate, SamplePreparer
 
@@ -76,12 +76,7 @@ def score_chips(checkpoint: str, samples: int, tta: bool = False, instances: str
         chip = generator.sample(i)
         batch = collate([prepare({"image": chip.image, "mask": chip.mask, "expression": chip.expression, "id": str(i)}, i)])
         with torch.inference_mode():
-            image = batch["image"]
-
-            def run(axis: FlipAxis | None, texts: list[str], image: torch.Tensor = image) -> torch.Tensor:
-                ids, mask = ckpt.tokenizer(texts, ckpt.config.max_tokens, warn_user=False)
-                return foreground_logit(model(image if axis is None else image.flip(FLIP_DIM[axis]), ids, mask))
-
+            run = pair_runner(model, ckpt.tokenizer, ckpt.config.max_tokens, batch["image"])
             logit = flip_ensemble(run, [chip.expression], expression_dim=0) if tta else run(None, [chip.expression])
         prob = torch.sigmoid(logit[0]).numpy()
         pred = best_component(prob) if instances == "best" else prob > 0.5
