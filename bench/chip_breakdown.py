@@ -1,11 +1,12 @@
 """Where a checkpoint succeeds and fails on held-out chips: by GSD, referent size, kind of expression.
 
-    python bench/chip_breakdown.py [--checkpoint default] [--samples 400] [--tta] [--instances best] [--json OUT]
+    python bench/chip_breakdown.py [--checkpoint default] [--samples 400] [--tta] [--instances best] [--scene-words] [--json OUT]
 
 Scores the first ``--samples`` chips of the stream ``geocrobim evaluate --dataset synthetic
 --split test --image-size 256`` scores (seed 0, 256 px, GSD 0.3-2 m, never trained on),
 one pair at a time (one pass; ``--tta`` the engine's flip ensemble; ``--instances best`` only the
-likeliest connected component, what ``segment`` writes), and splits mIoU and P@0.5 by
+likeliest connected component, what ``segment`` writes; ``--scene-words`` ranks and parts of the
+image resolved by the engine's rule, as ``segment`` reads them), and splits mIoU and P@0.5 by
 
 - the chip's GSD;
 - the referent's size in pixels (the output head's resolution shows here);
@@ -42,7 +43,8 @@ from geocrobim.data.synthetic.chips import DEFAULT_GSDS, ChipGenerator
 from geocrobim.data.synthetic.grammar import Nearest, Ordinal, Query
 from geocrobim.data.synthetic.pixel_grid import Grid
 from geocrobim.data.synthetic.render import render_mask
-from geocrobim.inference.instances import best_component
+from geocrobim.inference.instances import best_component, chip_scene_wide
+from geocrobim.inference.scene_words import SceneWords, read_scene_words
 from geocrobim.models import load_checkpoint
 from geocrobim.models.flips import flip_ensemble
 from geocrobim.training.evaluation import pair_runner
@@ -65,7 +67,9 @@ def kind(query: Query) -> str:
     )
 
 
-def score_chips(checkpoint: str, samples: int, tta: bool = False, instances: str = "all") -> list[dict[str, Any]]:
+def score_chips(
+    checkpoint: str, samples: int, tta: bool = False, instances: str = "all", scene_words: bool = False
+) -> list[dict[str, Any]]:
     """One row per chip: IoU, GSD, referent size, same-category count, kind, category share."""
     ckpt = load_checkpoint(checkpoint)
     model = ckpt.model.eval()
@@ -75,11 +79,14 @@ def score_chips(checkpoint: str, samples: int, tta: bool = False, instances: str
     for i in range(samples):
         chip = generator.sample(i)
         batch = collate([prepare({"image": chip.image, "mask": chip.mask, "expression": chip.expression, "id": str(i)}, i)])
+        words = read_scene_words(chip.expression, banks=False) if scene_words else SceneWords(chip.expression, chip.expression)
         with torch.inference_mode():
             run = pair_runner(model, ckpt.tokenizer, ckpt.config.max_tokens, batch["image"])
-            logit = flip_ensemble(run, [chip.expression], expression_dim=0) if tta else run(None, [chip.expression])
+            logit = flip_ensemble(run, [words.model_text], expression_dim=0) if tta else run(None, [words.model_text])
         prob = torch.sigmoid(logit[0]).numpy()
         pred = best_component(prob) if instances == "best" else prob > 0.5
+        if words.rank is not None or words.region is not None:
+            pred = chip_scene_wide(prob, words)
         truth = chip.mask > 0
         grid = Grid(0, 0, 256, 256, chip.gsd)
         same = [render_mask(o, grid) > 0 for o in chip.layout.objects if getattr(o, "category", None) == chip.category]
@@ -113,10 +120,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--tta", action="store_true", help="the flip ensemble, as segment --tta")
     parser.add_argument("--instances", choices=("all", "best"), default="all", help="best: the component segment keeps")
+    parser.add_argument("--scene-words", action="store_true", help="ranks and parts of the image read as segment reads them")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     torch.manual_seed(0)
-    rows = score_chips(args.checkpoint, args.samples, args.tta, args.instances)
+    rows = score_chips(args.checkpoint, args.samples, args.tta, args.instances, args.scene_words)
     table(rows, "all", lambda r: "all")
     table(rows, "GSD (m)", lambda r: r["gsd"])
     table(rows, "referent size", lambda r: next((i, n) for i, (limit, n) in enumerate(SIZES) if r["pixels"] < limit))

@@ -46,6 +46,10 @@ DATASETS = ("risbench", "rrsisd", "refsegrs", "synthetic")
     "--instances", type=click.Choice(INSTANCE_CHOICES), default="all", show_default=True,
     help="all: score the whole thresholded mask (the papers' protocol); best: only its likeliest component, as segment keeps it.",
 )  # fmt: skip
+@click.option(
+    "--scene-words", is_flag=True,
+    help="Read ranks and parts of the image as segment does: ask 'every ship', then pick the component by the engine's rule.",
+)  # fmt: skip
 @handle_errors
 def evaluate(
     checkpoint: str,
@@ -64,6 +68,7 @@ def evaluate(
     record: bool,
     tta: bool,
     instances: str,
+    scene_words: bool,
 ) -> None:
     """Score a checkpoint: Precision@0.5-0.9, oIoU and mIoU (in percent, as the papers).
 
@@ -86,7 +91,7 @@ def evaluate(
         result = evaluate_checkpoint(
             checkpoint, dataset, root, cast(Split, split), image_size=image_size, batch_size=batch_size, device=device,
             precision=precision, num_workers=workers, limit=limit, dataset_options=options, tta=tta,
-            instances=cast(Instances, instances), progress=progress,
+            instances=cast(Instances, instances), scene_words=scene_words, progress=progress,
         )  # fmt: skip
     text = json.dumps(result, indent=2)
     if json_out is not None:

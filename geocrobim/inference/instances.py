@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import rasterio
+import shapely
+import shapely.geometry
 from affine import Affine
 from rasterio import features
 from rasterio.windows import Window
@@ -125,16 +127,52 @@ def best_component(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     Returns:
         (H, W) bool mask of the kept component; all False when nothing passes the threshold.
     """
+    labels, _, means = _components(prob, threshold)
+    return labels == int(np.argmax(means)) + 1 if len(means) else labels > 0
+
+
+def chip_scene_wide(prob: np.ndarray, words: SceneWords, threshold: float = 0.5) -> np.ndarray:
+    """:func:`pick_scene_wide` on one in-memory probability map, a chip read as a whole scene.
+
+    Args:
+        prob: (H, W) probabilities of ``words.model_text`` in [0, 1], north up.
+        words: the sentence's scene-wide words (a rank or a part of the image).
+        threshold: pixels above it are foreground.
+
+    Returns:
+        (H, W) bool mask of the picked component; all False when no candidate is at the asked position.
+    """
+    # pixel units, row 0 at the top: a north-up "map" whose northing grows upwards, as a scene's does
+    transform = Affine(1.0, 0.0, 0.0, 0.0, -1.0, float(prob.shape[0]))
+    labels, shapes, means = _components(prob, threshold, transform)
+    if not len(means):
+        return labels > 0
+    geometries = np.empty(len(shapes), dtype=object)
+    geometries[:] = [shapely.geometry.shape(g) for g in shapes]
+    columns = {"score": means, "area_m2": shapely.area(geometries), "component": np.arange(len(shapes))}
+    kept, _ = pick_scene_wide(PolygonTable(geometries, columns), words, transform, prob.shape, "best")
+    if not len(kept):
+        return np.zeros(prob.shape, dtype=bool)
+    return labels == int(kept.columns["component"][0]) + 1
+
+
+def _components(
+    prob: np.ndarray, threshold: float, transform: Affine | None = None
+) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """4-connected components of ``prob > threshold``: (H, W) int32 labels (0 outside, ``i + 1``
+    for component ``i``), their GeoJSON-like shapes through ``transform``, and (N,) mean probabilities."""
     fg = prob > threshold
     if not fg.any():
-        return fg
-    shapes = [geom for geom, value in features.shapes(fg.astype(np.uint8), mask=fg, connectivity=4) if value == 1]
-    if len(shapes) == 1:
-        return fg
-    labels = features.rasterize(((g, i + 1) for i, g in enumerate(shapes)), out_shape=fg.shape, fill=0, dtype="int32")
+        return np.zeros(prob.shape, dtype=np.int32), [], np.zeros(0)
+    transform = Affine.identity() if transform is None else transform
+    found = features.shapes(fg.astype(np.uint8), mask=fg, connectivity=4, transform=transform)
+    shapes = [geom for geom, value in found if value == 1]
+    labels = features.rasterize(
+        ((g, i + 1) for i, g in enumerate(shapes)), out_shape=fg.shape, fill=0, dtype="int32", transform=transform
+    )
     sums = np.bincount(labels.ravel(), weights=prob.ravel().astype(np.float64), minlength=len(shapes) + 1)[1:]
     counts = np.bincount(labels.ravel(), minlength=len(shapes) + 1)[1:]
-    return labels == int(np.argmax(sums / np.maximum(counts, 1))) + 1
+    return labels, shapes, sums / np.maximum(counts, 1)
 
 
 def arbitrate(table: PolygonTable, instances: Instances) -> PolygonTable:

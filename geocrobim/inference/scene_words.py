@@ -5,8 +5,10 @@ part of the image": a model window sees 256 m of a scene that may span kilometre
 can only say which pool is rightmost *in that window*, and "the image" it sees is the
 window. The engine therefore reads these words itself:
 
-- the model is asked for the sentence without them ("the swimming pool", "the pond"),
-  which lights every candidate it sees, window by window;
+- the model is asked for the sentence without them: for a rank, for every candidate
+  ("every swimming pool": the shipped model was trained on such sentences, whose mask is all
+  the objects they fit, so it lights each pool rather than the one it likes best); for a part of
+  the scene, for the object alone ("the pond");
 - after the components are scored, the engine ranks the candidates over the whole
   scene (by easting, northing or area) or keeps those in the named part of the scene.
 
@@ -84,6 +86,7 @@ _BANK = re.compile(
     r"\s+of\s+the\s+river(?![\w-])",
     re.IGNORECASE,
 )
+_ARTICLE = re.compile(r"^\s*(?:the|a|an|one)\s+", re.IGNORECASE)
 _DANGLING = re.compile(r"\s+(?:located|situated|lying|that is|which is|which lies|that lies)\s*$", re.IGNORECASE)
 
 
@@ -108,7 +111,8 @@ class SceneWords:
 
     Attributes:
         expression: the sentence as given.
-        model_text: what the model windows are asked ("the swimming pool ...").
+        model_text: what the model windows are asked ("every swimming pool ..." for a rank,
+            "the pond" for a part of the scene).
         rank: the scene-wide superlative or ordinal, if any.
         region: ``(horizontal, vertical)`` thirds of the scene, each ``"left"``/``"right"``,
             ``"top"``/``"bottom"``, ``"centre"`` or None (no constraint on that axis); None
@@ -192,7 +196,12 @@ def read_scene_words(expression: str, *, banks: bool = True) -> SceneWords:
     text = " ".join(text.split())
     if (rank is None and region is None and bank is None) or not _has_noun(text):
         return SceneWords(expression, expression)
-    return SceneWords(expression, text, rank, region, bank)
+    return SceneWords(expression, every_text(text) if rank is not None else text, rank, region, bank)
+
+
+def every_text(text: str) -> str:
+    """ "the small grey ship" -> "every small grey ship": the sentence that asks for all the candidates."""
+    return "every " + _ARTICLE.sub("", text, count=1)
 
 
 def _cut(text: str, match: re.Match[str]) -> str:

@@ -5,7 +5,10 @@ published numbers: image bilinear, ground truth nearest), segmented (argmax of 2
 or sigmoid > 0.5), and counted into oIoU, mIoU and Precision@0.5-0.9
 (:mod:`geocrobim.training.metrics`). ``instances="best"`` scores what ``segment`` writes
 instead of the raw mask: only the likeliest connected component
-(:func:`geocrobim.inference.instances.best_component`).
+(:func:`geocrobim.inference.instances.best_component`). ``scene_words=True`` also reads a
+chip as ``segment`` reads a scene: a sentence with a rank or a part of the image is asked
+without those words ("every ship") and the engine's rule picks the component
+(:func:`geocrobim.inference.instances.chip_scene_wide`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from geocrobim.atomic import write_text
 from geocrobim.choices import INSTANCE_CHOICES, Instances
 from geocrobim.errors import OutputError, UsageError
-from geocrobim.inference.instances import best_component
+from geocrobim.inference.instances import best_component, chip_scene_wide
+from geocrobim.inference.scene_words import SceneWords, read_scene_words
 from geocrobim.models import TextTokenizer, load_checkpoint
 from geocrobim.models.flips import FLIP_DIM, FlipAxis, flip_ensemble
 from geocrobim.models.head import foreground_logit
@@ -53,6 +57,7 @@ def evaluate_checkpoint(
     dataset_options: dict[str, Any] | None = None,
     tta: bool = False,
     instances: Instances = "all",
+    scene_words: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Score a checkpoint on one split of a dataset.
@@ -73,6 +78,9 @@ def evaluate_checkpoint(
             engine's ``--tta``) instead of one pass.
         instances: ``"all"`` scores the whole thresholded mask (the papers' protocol);
             ``"best"`` only its likeliest connected component, as ``segment`` keeps it.
+        scene_words: resolve ranks and parts of the image as the engine does (one component
+            for those sentences, whatever ``instances``); the bank of the river stays the model's,
+            as a chip has no coarse view to find the river on.
         progress: ``(done, total)`` callback, in pairs.
 
     Returns:
@@ -104,12 +112,19 @@ def evaluate_checkpoint(
     with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=prec == "bf16"):
         for batch in loader:
             image = batch["image"].to(dev)
+            texts = list(batch["expression"])
+            words = [read_scene_words(t, banks=False) for t in texts] if scene_words else []
+            asked = [w.model_text for w in words] or texts
             if tta:
                 run = pair_runner(model, ckpt.tokenizer, ckpt.config.max_tokens, image)
-                fg = flip_ensemble(run, batch["expression"], expression_dim=0)
+                fg = flip_ensemble(run, asked, expression_dim=0)
+            elif asked != texts:
+                fg = pair_runner(model, ckpt.tokenizer, ckpt.config.max_tokens, image)(None, asked)
             else:
                 fg = foreground_logit(model(image, batch["input_ids"].to(dev), batch["attention_mask"].to(dev)))
             pred = fg > 0 if instances == "all" else _best_components(fg)
+            if words:
+                pred = _scene_wide(fg, words, pred)
             acc.update(pred, batch["mask"].to(dev))
             if progress is not None:
                 progress(len(acc), total)
@@ -123,6 +138,7 @@ def evaluate_checkpoint(
         "image_size": image_size,
         "tta": tta,
         "instances": instances,
+        "scene_words": scene_words,
         "pairs": int(metrics.pop("pairs")),
         "metrics": {k: metrics[k] for k in COLUMNS},
         "device": str(dev),
@@ -160,11 +176,21 @@ def _best_components(logits: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.stack([best_component(p) for p in prob])).to(logits.device)
 
 
+def _scene_wide(logits: torch.Tensor, words: list[SceneWords], pred: torch.Tensor) -> torch.Tensor:
+    """``pred`` with the items whose sentence has a rank or a part of the image picked as the engine picks."""
+    out = pred.clone()
+    for i, w in enumerate(words):
+        if w.rank is not None or w.region is not None:
+            prob = torch.sigmoid(logits[i].float()).cpu().numpy()
+            out[i] = torch.from_numpy(chip_scene_wide(prob, w)).to(pred.device)
+    return out
+
+
 def record_metrics(result: dict[str, Any]) -> Path:
     """Store an evaluation result in its checkpoint's ``metadata.json`` (atomically).
 
     The entry goes under ``metrics["<dataset>/<split>"]`` (``.../tta`` for the flip ensemble, then ``.../best`` for
-    ``instances="best"``) with the columns (fractions,
+    ``instances="best"``, then ``/words`` for ``scene_words=True``) with the columns (fractions,
     6 decimals), the number of pairs and the image size, so ``geocrobim models`` shows it.
 
     Returns:
@@ -179,6 +205,7 @@ def record_metrics(result: dict[str, Any]) -> Path:
     entry |= {"pairs": result["pairs"], "image_size": result["image_size"]}
     key = f"{result['dataset']}/{result['split']}" + ("/tta" if result.get("tta") else "")
     key += "/best" if result.get("instances") == "best" else ""
+    key += "/words" if result.get("scene_words") else ""
     meta.setdefault("metrics", {})[key] = entry
     try:
         write_text(path, json.dumps(meta, indent=2) + "\n")

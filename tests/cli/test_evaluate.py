@@ -123,6 +123,48 @@ def test_evaluate_instances_best_scores_the_component_segment_keeps(
     assert bad.exit_code == 2 and "--instances" in bad.output
 
 
+def test_evaluate_scene_words_reads_ranks_and_regions_as_segment_does(
+    checkpoint: Path, risbench_root: Path, tmp_path: Path
+) -> None:
+    """Ranked sentences are asked as "every ..." and picked by the engine's rule; others stay whole."""
+    import shutil
+
+    from geocrobim.data import RISBench
+    from geocrobim.inference.instances import chip_scene_wide
+    from geocrobim.inference.scene_words import read_scene_words
+    from geocrobim.models import Predictor
+
+    root = tmp_path / "ranked"
+    shutil.copytree(risbench_root, root)
+    sentences = ["the largest warehouse", "the second house from the left", "the red car", "the pond on the left", "the northernmost ship"]
+    names = [line.split(" ", 1)[0] for line in (root / "output_phrase_test.txt").read_text().splitlines()]
+    (root / "output_phrase_test.txt").write_text("".join(f"{n} {t}\n" for n, t in zip(names, sentences, strict=True)))
+    ckpt = tmp_path / "ckpt"
+    shutil.copytree(checkpoint, ckpt)
+    args = ["-q", "evaluate", "--checkpoint", str(ckpt), "--dataset", "risbench", "--root", str(root),
+            "--image-size", "64", "--json", "--record"]  # fmt: skip
+    result = CliRunner().invoke(cli, [*args, "--scene-words"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["scene_words"] is True and data["instances"] == "all"
+    predictor = Predictor.from_checkpoint(ckpt, device="cpu", precision="fp32")
+    inter, union, asked = [], [], []
+    for sample in RISBench(root, "test", image_size=64):
+        words = read_scene_words(sample["expression"], banks=False)
+        asked.append(words.model_text)
+        prob = predictor.predict(sample["image"].numpy()[None], predictor.encode_text([words.model_text]))[0, 0]
+        pred = chip_scene_wide(prob, words) if words.scene_wide else prob > 0.5
+        gt = sample["mask"].numpy() > 0
+        inter.append(int((pred & gt).sum()))
+        union.append(int((pred | gt).sum()))
+    assert asked == ["every warehouse", "every house", "the red car", "the pond", "every ship"]
+    expected = summarize(np.array(inter), np.array(union))
+    for column in COLUMNS:
+        assert data["metrics"][column] == pytest.approx(expected[column], abs=1e-6), column
+    meta = json.loads((ckpt / "metadata.json").read_text())["metrics"]
+    assert meta["risbench/test/words"]["mIoU"] == pytest.approx(data["metrics"]["mIoU"], abs=1e-6)
+
+
 def test_evaluate_record_json_flag_and_json_out(checkpoint: Path, risbench_root: Path, tmp_path: Path) -> None:
     import shutil
 

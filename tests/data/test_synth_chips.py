@@ -145,6 +145,29 @@ def test_style_weights_change_what_the_expressions_say_and_stay_true() -> None:
     assert [s.expression for s in same.scene(0)] == [s.expression for s in plain.scene(0)]
 
 
+def test_every_sentences_mask_all_the_objects_they_name() -> None:
+    """Style "every": the sentence names two or more objects, and the mask is exactly their union."""
+    from geocrobim.data.synthetic.referents import STYLES
+
+    every = ChipGenerator(size=160, gsds=(0.5, 1.0), seed=5, per_scene=2, styles=dict.fromkeys(STYLES, 0.0) | {"every": 1.0})
+    seen = 0
+    for index in range(10):
+        for s in every.scene(index):
+            assert s.query.every and len(s.members) >= 2 and s.target_id in s.members, s.expression
+            assert sorted(s.query.evaluate(s.table())) == sorted(s.members), s.expression
+            assert s.expression.split()[0].lower() in ("every", "each", "all"), s.expression
+            grid = Grid(0, 0, 160, 160, s.gsd)
+            union = np.zeros((160, 160), np.uint8)
+            for i in s.members:
+                union |= render_mask(s.layout.objects[i], grid)
+            assert np.array_equal(s.mask, union) and s.mask.sum() > render_mask(s.layout.objects[s.target_id], grid).sum()
+            seen += 1
+    assert seen >= 8
+    # off by default: held-out splits name one object each
+    assert STYLES["every"] == 0.0
+    assert all(not s.members for i in range(5) for s in ChipGenerator(size=160, seed=5, per_scene=2).scene(i))
+
+
 @pytest.mark.parametrize(
     ("styles", "message"),
     [({"ordinals": 1.0}, "unknown expression style 'ordinals'"), ({"ordinal": -1.0}, "ordinal=-1.0"),

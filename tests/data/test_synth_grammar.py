@@ -103,3 +103,22 @@ def test_canonical_wording() -> None:
     rng = np.random.default_rng(0)
     texts = {realise(q, rng) for _ in range(40)}
     assert len(texts) > 3 and all("red" in s and "river" in s for s in texts)
+
+
+def test_every_names_all_the_members_when_there_are_two_or_more(layout: Layout) -> None:
+    t = table(layout)
+    reds = Query(Filter("warehouse", colour="red"), every=True)
+    assert reds.check_all(t) == sorted([t.index(RED_A), t.index(RED_C)])
+    assert reds.check_all(t, most=1) is None  # more members than allowed
+    assert Query(Filter("house"), every=True).check_all(t) is None  # one house is no set
+    assert Query(Filter("warehouse"), RiverSide("north"), every=True).check_all(t) == sorted([t.index(RED_A), t.index(BLUE_B)])
+    # a rank names one object: never a set
+    assert Query(Filter("warehouse"), None, Ordinal("size", 0, True)).check_all(t) is None
+    assert realise(Query(Filter("storage tank"), RiverSide("north"), every=True), None) == "every storage tank north of the river"
+
+
+def test_plurals() -> None:
+    from geocrobim.data.synthetic.phrases import plural
+
+    assert [plural(w) for w in ("warehouse", "lorry", "bus", "box", "church", "boat", "tank", "valley")] == [
+        "warehouses", "lorries", "buses", "boxes", "churches", "boats", "tanks", "valleys"]  # fmt: skip

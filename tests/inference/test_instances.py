@@ -100,3 +100,45 @@ def test_best_component_keeps_the_likeliest_4_connected_piece():
     holed[9:11, 9:11] = 0.99
     kept = best_component(holed, threshold=0.5)
     assert kept.sum() == 4 and kept[9:11, 9:11].all()
+
+
+def _chip_with_four_blobs() -> np.ndarray:
+    """A 120 px chip: three candidates of different size and place, and a faint speck at the far right."""
+    prob = np.zeros((120, 120))
+    prob[80:90, 5:15] = 0.9  # left, bottom, 10 x 10
+    prob[10:30, 50:70] = 0.8  # middle, top, 20 x 20 (the largest)
+    prob[60:75, 90:105] = 0.7  # right, middle row, 15 x 15
+    prob[50:52, 116:118] = 0.55  # a speck further east: too small to be "the rightmost"
+    return prob
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rows", "cols"),
+    [
+        ("the rightmost tank", slice(60, 75), slice(90, 105)),
+        ("the second tank from the left", slice(10, 30), slice(50, 70)),
+        ("the northernmost tank", slice(10, 30), slice(50, 70)),
+        ("the bottom-most tank", slice(80, 90), slice(5, 15)),
+        ("the largest tank", slice(10, 30), slice(50, 70)),
+        ("the smallest tank", slice(80, 90), slice(5, 15)),
+        ("the tank on the left side of the image", slice(80, 90), slice(5, 15)),
+        ("the tank at the top of the image", slice(10, 30), slice(50, 70)),
+    ],
+)
+def test_a_chip_is_read_as_a_scene_by_the_engines_rule(sentence, rows, cols):
+    from geocrobim.inference.instances import chip_scene_wide
+    from geocrobim.inference.scene_words import read_scene_words
+
+    expected = np.zeros((120, 120), dtype=bool)
+    expected[rows, cols] = True
+    picked = chip_scene_wide(_chip_with_four_blobs(), read_scene_words(sentence))
+    assert picked.dtype == bool and np.array_equal(picked, expected), sentence
+
+
+def test_a_chip_without_the_asked_candidate_gives_an_empty_mask():
+    from geocrobim.inference.instances import chip_scene_wide
+    from geocrobim.inference.scene_words import read_scene_words
+
+    prob = _chip_with_four_blobs()
+    assert not chip_scene_wide(prob, read_scene_words("the fourth tank from the left")).any()
+    assert not chip_scene_wide(np.full((64, 64), 0.2), read_scene_words("the largest tank")).any()

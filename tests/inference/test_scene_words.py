@@ -21,19 +21,19 @@ SHAPE = (300, 400)
     ("sentence", "model_text", "rank", "region"),
     [
         ("the rightmost swimming pool which lies on the west side of the river",
-         "the swimming pool which lies on the west side of the river", SceneRank("x", 0, True), None),
-        ("the second small grey ship from the right", "the small grey ship", SceneRank("x", 1, True), None),
-        ("The second largest storage tank", "The storage tank", SceneRank("size", 1, True), None),
-        ("the smallest little warehouse with a green roof", "the little warehouse with a green roof", SceneRank("size", 0, False), None),
-        ("the northernmost small grey tank", "the small grey tank", SceneRank("y", 0, True), None),
-        ("the bottom-most car", "the car", SceneRank("y", 0, False), None),
-        ("the third house from the top", "the house", SceneRank("y", 2, True), None),
+         "every swimming pool which lies on the west side of the river", SceneRank("x", 0, True), None),
+        ("the second small grey ship from the right", "every small grey ship", SceneRank("x", 1, True), None),
+        ("The second largest storage tank", "every storage tank", SceneRank("size", 1, True), None),
+        ("the smallest little warehouse with a green roof", "every little warehouse with a green roof", SceneRank("size", 0, False), None),
+        ("the northernmost small grey tank", "every small grey tank", SceneRank("y", 0, True), None),
+        ("the bottom-most car", "every car", SceneRank("y", 0, False), None),
+        ("the third house from the top", "every house", SceneRank("y", 2, True), None),
         ("the pond located in the left part of the image", "the pond", None, ("left", None)),
         ("the tank in the top left corner", "the tank", None, ("left", "top")),
         ("the red car, at the lower-right of the scene.", "the red car", None, ("right", "bottom")),
         ("the lake in the middle of the image", "the lake", None, ("centre", "centre")),
         ("the car on the left", "the car", None, ("left", None)),
-        ("the easternmost ship in the upper part of the image", "the ship", SceneRank("x", 0, True), (None, "top")),
+        ("the easternmost ship in the upper part of the image", "every ship", SceneRank("x", 0, True), (None, "top")),
     ],
 )  # fmt: skip
 def test_scene_wide_words_are_split_off(sentence, model_text, rank, region):
@@ -50,9 +50,9 @@ def test_scene_wide_words_are_split_off(sentence, model_text, rank, region):
          "The large blue industrial building which lies to the north of the river", "north"),
         ("the pond that is on the south side of the river", "the pond that is on the south side of the river", "south"),
         ("the smallest little warehouse with a green roof on the eastern bank of the river",
-         "the little warehouse with a green roof on the eastern bank of the river", "east"),
+         "every little warehouse with a green roof on the eastern bank of the river", "east"),
         ("the rightmost swimming pool which lies on the west side of the river",
-         "the swimming pool which lies on the west side of the river", "west"),
+         "every swimming pool which lies on the west side of the river", "west"),
         ("the house located west of the river in the top left corner", "the house located west of the river", "west"),
     ],
 )  # fmt: skip
@@ -124,7 +124,8 @@ def test_the_named_candidate_is_picked_over_the_whole_scene(sentence, expected):
     kept, what = pick_scene_wide(components, read_scene_words(sentence), TRANSFORM, SHAPE, "best")
     assert len(kept) == 1 and kept.geometries[0].equals(CANDIDATES[expected])
     assert kept.columns["rank"].tolist() == [1] and kept.columns["score"][0] == SCORES[expected]
-    assert "candidate(s) of 'the tank'" in what and ("3 candidate(s)" in what or words_name_a_region(sentence))
+    asked = "the tank" if words_name_a_region(sentence) else "every tank"
+    assert f"candidate(s) of '{asked}'" in what and ("3 candidate(s)" in what or words_name_a_region(sentence))
 
 
 def words_name_a_region(sentence: str) -> bool:

@@ -140,12 +140,13 @@ def test_scene_wide_words_are_resolved_by_the_engine_not_the_windows(geotiff, st
 
     sentences = ["the rightmost square", "the second largest square", "the square on the left side of the image", "the bright square"]
     result = run(scene, tmp_path / "out", Recording(), sentences, coarse=False, min_score=0.0)
-    assert seen == ["the square", "the square", "the square", "the bright square"]
+    # a rank asks for every candidate; a part of the image for the object alone
+    assert seen == ["every square", "every square", "the square", "the bright square"]
     picked = [gpd.read_file(e.outputs.vector).geometry.iloc[0].centroid for e in result.expressions]
     with rasterio.open(scene) as src:
         cols = [round((~src.transform @ (p.x, p.y))[0]) for p in picked]
     assert cols == [182, 182, 30, 30]  # the east one is rightmost and second largest; the west one is on the left and brightest
-    assert result.expressions[0].scene_words.startswith("rank 1 by easting, largest first: 3 candidate(s) of 'the square'")
+    assert result.expressions[0].scene_words.startswith("rank 1 by easting, largest first: 3 candidate(s) of 'every square'")
     assert result.expressions[3].scene_words is None
     mask, _ = read(result.expressions[0].outputs.mask)
     assert mask[60:84, 170:194].all() and mask.sum() == 24 * 24
@@ -226,7 +227,7 @@ def test_the_coarse_pass_reads_the_whole_sentence_and_the_windows_the_rest(geoti
 
     result = run(scene, tmp_path / "out", Recording(), ["the rightmost square", "the bright square"], min_score=0.0)
     assert result.reading["coarse"] and result.expressions[0].scene_words is not None
-    assert seen == [["the rightmost square", "the bright square"], ["the square", "the bright square"]]
+    assert seen == [["the rightmost square", "the bright square"], ["every square", "the bright square"]]
 
 
 def test_coarse_pass_restricts_the_fine_pass_to_windows_near_candidates(geotiff, stub, make_squares, tmp_path):

@@ -43,9 +43,12 @@ class ChipSample:
         gsd: ground sample distance of the chip, metres.
         category: the target's category.
         target_id: the target's id in :attr:`layout`.
-        query: the expression's meaning (``query.evaluate(table(sample)) == [target_id]``).
+        query: the expression's meaning (``query.evaluate(table(sample)) == [target_id]``, or
+            the members for an ``every`` query).
         scene: index of the chip's scene in its split.
         layout: the scene itself.
+        members: ids of all the objects an ``every`` query names (the mask covers them all);
+            empty when the expression names the target alone.
     """
 
     image: np.ndarray
@@ -57,6 +60,7 @@ class ChipSample:
     query: Query
     scene: int
     layout: Layout = field(repr=False)
+    members: tuple[int, ...] = ()
 
     def table(self) -> ObjectTable:
         """The objects the expression was checked against."""
@@ -134,8 +138,8 @@ class ChipGenerator:
         grid = Grid(0, 0, self.size, self.size, gsd)
         image = render(layout, grid)
         return [
-            ChipSample(image, render_mask(layout.objects[r.target_id], grid), r.text, gsd, r.category,
-                       r.target_id, r.query, index, layout)  # fmt: skip
+            ChipSample(image, _mask(layout, r.members or (r.target_id,), grid), r.text, gsd, r.category,
+                       r.target_id, r.query, index, layout, r.members)  # fmt: skip
             for r in refs
         ]
 
@@ -153,6 +157,11 @@ class ChipGenerator:
         while True:
             yield from self.scene(index)
             index += 1
+
+
+def _mask(layout: Layout, ids: Sequence[int], grid: Grid) -> np.ndarray:
+    """(H, W) uint8 mask of the union of objects ``ids``."""
+    return np.maximum.reduce([render_mask(layout.objects[i], grid) for i in ids])
 
 
 def _chip_name(split: str, scene: int, obj: int) -> str:

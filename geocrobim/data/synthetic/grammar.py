@@ -334,11 +334,16 @@ Rank = Ordinal | Nearest
 
 @dataclass(frozen=True)
 class Query:
-    """What an expression means: filter, then locator, then ordinal (or nearest-to)."""
+    """What an expression means: filter, then locator, then ordinal (or nearest-to).
+
+    ``every=True`` names all the objects the filter and locator select ("every ship north of
+    the river"), not one; such a query has no ordinal.
+    """
 
     filter: Filter
     locator: Locator | None = None
     ordinal: Rank | None = None
+    every: bool = False
 
     def base_margins(self, t: ObjectTable) -> np.ndarray:
         """Margins of filter and locator together (before the ordinal)."""
@@ -371,3 +376,16 @@ class Query:
         if len(winners) != 1 or np.any(np.delete(m, winners[0]) > -clear):
             return None
         return int(winners[0])
+
+    def check_all(self, t: ObjectTable, clear: float = 1.0, most: int = 12) -> list[int] | None:
+        """The rows of the objects the query clearly names when they are 2 to ``most``, else None.
+
+        Clearly, as in :meth:`check`: every member's margin >= ``clear``, everything else's <= -``clear``.
+        """
+        if len(t) == 0 or self.ordinal is not None:
+            return None
+        m = self.margins(t)
+        members = np.flatnonzero(m >= clear)
+        if not 2 <= len(members) <= most or np.any((m > -clear) & (m < clear)):
+            return None
+        return [int(i) for i in members]

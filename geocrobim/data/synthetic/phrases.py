@@ -90,8 +90,15 @@ class Wording:
         return not self.canonical and self.rng is not None and bool(self.rng.random() < p)
 
 
-def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | Nearest | None = None) -> str:
-    """ "the largest red-roofed warehouse", "the second car from the left"."""
+def plural(noun: str) -> str:
+    """ "warehouses", "lorries", "storage tanks": the plural of a noun phrase's last word."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | Nearest | None = None, *, many: bool = False) -> str:
+    """ "the largest red-roofed warehouse", "the second car from the left" ("the warehouses" when ``many``)."""
     size_noun = SIZE_NOUNS.get((f.category, f.size or ""))
     if size_noun:
         size_word, noun = w.noun((f.category, f.size), size_noun)  # type: ignore[misc]  # SIZE_NOUNS values are (size word, noun) pairs
@@ -102,6 +109,7 @@ def noun_phrase(f: Filter, w: Wording, ordinal: Ordinal | Nearest | None = None)
             size_word = w.pick(("large", "big")) if f.size == "large" else w.pick(("small", "little"))
         elif f.size:  # a size class from the user's attribute, said as it is
             size_word = f.size
+    noun = plural(noun) if many else noun
     pre: list[str] = [size_word] if size_word else []
     post = ""
     if f.colour:
@@ -172,9 +180,16 @@ def realise(q: Query, rng: np.random.Generator | None, *, canonical: bool = Fals
         The expression, e.g. "the red-roofed warehouse north of the river".
     """
     w = Wording(rng, canonical)
-    text = noun_phrase(q.filter, w, q.ordinal)
+    if q.every:
+        # "every" is how the engine asks (geocrobim.inference.scene_words); the plurals are paraphrases
+        head = w.pick(("every", "every", "each", "all the", "all"))
+        text = f"{head} {noun_phrase(q.filter, w, many=head.startswith('all'))[4:]}"
+        links: tuple[str, ...] = ("", "", " located") + ((" that are", " which lie") if head.startswith("all") else (" that is", " which lies"))
+    else:
+        text = noun_phrase(q.filter, w, q.ordinal)
+        links = ("", "", " located", " that is", " which lies")
     if q.locator is not None:
-        link = w.pick(("", "", " located", " that is", " which lies")) if not w.canonical else ""
+        link = w.pick(links) if not w.canonical else ""
         text = f"{text}{link} {locator_phrase(q.locator, w)}"
     if w.chance(0.3):
         text = text[0].upper() + text[1:]

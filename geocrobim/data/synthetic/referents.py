@@ -2,9 +2,10 @@
 
 For a target object, candidate queries are built style by style (category alone,
 attributes, image region, side of the river, relation to an anchor, between two
-anchors, across the river, superlatives, ordinals), in an order drawn from the style
-weights. The first query that :meth:`Query.check` finds to name the target clearly,
-and nothing else, is kept; a target nothing describes is skipped.
+anchors, across the river, superlatives, ordinals, and "every" for a set of them), in an
+order drawn from the style weights. The first query that :meth:`Query.check` finds to name
+the target clearly, and nothing else, is kept (for "every": the target and its like,
+:meth:`Query.check_all`); a target nothing describes is skipped.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ STYLES: dict[str, float] = {
     "across": 0.06,
     "superlative": 0.06,
     "ordinal": 0.04,
+    # "every ship", "all the warehouses north of the river": several objects at once. Off by default
+    # (the held-out splits name one object); a training run turns it on so the model learns to light
+    # every candidate that the engine then ranks itself (geocrobim.inference.scene_words).
+    "every": 0.0,
 }
 
 
@@ -86,12 +91,15 @@ class Referent:
         query: its meaning; ``query.evaluate(table)`` is exactly ``[target_id]``.
         target_id: id of the object in the layout.
         category: the target's category.
+        members: ids of every object an ``every`` query names (the target among them); empty when
+            the expression names the target alone.
     """
 
     text: str
     query: Query
     target_id: int
     category: str
+    members: tuple[int, ...] = ()
 
 
 def filters_for(obj: SceneObject, rng: np.random.Generator) -> list[Filter]:
@@ -203,6 +211,11 @@ def candidates(style: str, t: ObjectTable, row: int, rng: np.random.Generator) -
                 yield from (Query(f, Between(qa, qb)) for f in filters[:2])
     elif style in ("superlative", "ordinal"):
         yield from ranked_candidates(style, filters, rng)
+    elif style == "every":
+        # what the engine asks before it ranks: the sentence without its rank words, for all candidates
+        sides = [d for d in DIRECTIONS if RiverSide(d).margins(t)[row] >= 1]
+        yield from (Query(f, every=True) for f in filters[:3])
+        yield from (Query(f, RiverSide(d), every=True) for d in sides for f in filters[:2])
 
 
 def ranked_candidates(style: str, filters: list[Filter], rng: np.random.Generator) -> Iterator[Query]:
@@ -254,7 +267,7 @@ def first_clear(
     for style in order:
         for q in candidates_of(style):
             checks += 1
-            if q.check(t) == row:
+            if (row in (q.check_all(t) or ())) if q.every else q.check(t) == row:
                 return q
             if checks >= max_checks:
                 return None
@@ -263,7 +276,7 @@ def first_clear(
 
 def _overspecify(q: Query, t: ObjectTable, row: int, rng: np.random.Generator) -> Query:
     """Sometimes add a true attribute the query did not need (people do), if it stays clear."""
-    if rng.random() > 0.3:
+    if rng.random() > 0.3 or q.every:  # a richer "every" query would name fewer objects
         return q
     for f in filters_for(t.objects[row], rng)[1:]:
         merged = Filter(
@@ -307,7 +320,8 @@ def generate(
         if q is None:
             continue
         obj = t.objects[row]
-        out.append(Referent(realise(q, rng), q, obj.id, obj.category))
+        members = tuple(int(t.ids[i]) for i in q.check_all(t) or ()) if q.every else ()
+        out.append(Referent(realise(q, rng), q, obj.id, obj.category, members))
         if len(out) >= count:
             break
     return out
