@@ -313,7 +313,13 @@ class _Run:
         if scene_text is not None and not river_text and model_texts == self.texts:
             text = scene_text
         else:
-            text = predictor.encode_text(model_texts, warn_user=scene_text is None)
+            checked = scene_text is not None
+            if not checked and model_texts != self.texts:
+                # Warnings name the user's words in the user's sentence, not the engine's ("every"):
+                # one text encoding to check them, cheap beside the windows.
+                predictor.encode_text(self.texts)
+                checked = True
+            text = predictor.encode_text(model_texts, warn_user=not checked)
         chosen, reason, fallback = choose_fine_windows(windows, outcome, plan)
         if outcome is not None:
             self.coarse_grid, self.coarse_probs = outcome.grid, outcome.probs

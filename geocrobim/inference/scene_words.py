@@ -5,10 +5,9 @@ part of the image": a model window sees 256 m of a scene that may span kilometre
 can only say which pool is rightmost *in that window*, and "the image" it sees is the
 window. The engine therefore reads these words itself:
 
-- the model is asked for the sentence without them: for a rank, for every candidate
-  ("every swimming pool": the shipped model was trained on such sentences, whose mask is all
-  the objects they fit, so it lights each pool rather than the one it likes best); for a part of
-  the scene, for the object alone ("the pond");
+- the model is asked for every candidate, in the sentence without them ("every swimming
+  pool", "every pond": the shipped model was trained on such sentences, whose mask is all the
+  objects they fit, so it lights each pool rather than the one it likes best);
 - after the components are scored, the engine ranks the candidates over the whole
   scene (by easting, northing or area) or keeps those in the named part of the scene.
 
@@ -111,8 +110,7 @@ class SceneWords:
 
     Attributes:
         expression: the sentence as given.
-        model_text: what the model windows are asked ("every swimming pool ..." for a rank,
-            "the pond" for a part of the scene).
+        model_text: what the model windows are asked ("every swimming pool ...": all the candidates).
         rank: the scene-wide superlative or ordinal, if any.
         region: ``(horizontal, vertical)`` thirds of the scene, each ``"left"``/``"right"``,
             ``"top"``/``"bottom"``, ``"centre"`` or None (no constraint on that axis); None
@@ -196,7 +194,8 @@ def read_scene_words(expression: str, *, banks: bool = True) -> SceneWords:
     text = " ".join(text.split())
     if (rank is None and region is None and bank is None) or not _has_noun(text):
         return SceneWords(expression, expression)
-    return SceneWords(expression, every_text(text) if rank is not None else text, rank, region, bank)
+    # a bank alone stays in the model's sentence, which then names the referent itself
+    return SceneWords(expression, every_text(text) if rank is not None or region is not None else text, rank, region, bank)
 
 
 def every_text(text: str) -> str:

@@ -157,7 +157,7 @@ def test_evaluate_scene_words_reads_ranks_and_regions_as_segment_does(
         gt = sample["mask"].numpy() > 0
         inter.append(int((pred & gt).sum()))
         union.append(int((pred | gt).sum()))
-    assert asked == ["every warehouse", "every house", "the red car", "the pond", "every ship"]
+    assert asked == ["every warehouse", "every house", "the red car", "every pond", "every ship"]
     expected = summarize(np.array(inter), np.array(union))
     for column in COLUMNS:
         assert data["metrics"][column] == pytest.approx(expected[column], abs=1e-6), column

@@ -140,8 +140,8 @@ def test_scene_wide_words_are_resolved_by_the_engine_not_the_windows(geotiff, st
 
     sentences = ["the rightmost square", "the second largest square", "the square on the left side of the image", "the bright square"]
     result = run(scene, tmp_path / "out", Recording(), sentences, coarse=False, min_score=0.0)
-    # a rank asks for every candidate; a part of the image for the object alone
-    assert seen == ["every square", "every square", "the square", "the bright square"]
+    # the sentences typed are checked for unknown words; a rank or a part of the image asks for every candidate
+    assert seen == [*sentences, "every square", "every square", "every square", "the bright square"]
     picked = [gpd.read_file(e.outputs.vector).geometry.iloc[0].centroid for e in result.expressions]
     with rasterio.open(scene) as src:
         cols = [round((~src.transform @ (p.x, p.y))[0]) for p in picked]
