@@ -85,7 +85,7 @@ def score_chips(
             logit = flip_ensemble(run, [words.model_text], expression_dim=0) if tta else run(None, [words.model_text])
         prob = torch.sigmoid(logit[0]).numpy()
         pred = best_component(prob) if instances == "best" else prob > 0.5
-        if words.rank is not None or words.region is not None:
+        if words.picks:
             pred = chip_scene_wide(prob, words)
         truth = chip.mask > 0
         grid = Grid(0, 0, 256, 256, chip.gsd)

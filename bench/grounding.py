@@ -152,7 +152,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="keep scenes and outputs here (default: a temp dir)")
     parser.add_argument("--json", type=Path, default=None, help="write every figure to this JSON file")
     args = parser.parse_args()
-    if not args.modes or any(m not in MODES for m in args.modes.split(",")):
+    modes = args.modes.split(",")
+    if any(m not in MODES for m in modes):
         parser.error(f"--modes {args.modes!r}: use a comma-separated subset of {','.join(MODES)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     passive_omp_wait()  # before torch loads: spinning OpenMP threads collapse on a shared CPU
@@ -176,7 +177,7 @@ def main() -> None:
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         }
         for mode, coarse in MODES.items():
-            if mode not in args.modes.split(","):
+            if mode not in modes:
                 continue
             rows, summary = run_mode(scenes, predictor, coarse, work / "out" / mode, args.scene_words, args.tta)
             report[mode] = {"summary": summary, "expressions": rows}

@@ -419,7 +419,7 @@ class _Run:
                 bank = self.river.on_bank(*inst.centroids(scored.geometries), words.bank)
                 if bank is not None:
                     scored = scored.take(np.flatnonzero(bank))
-            if words.rank is not None or words.region is not None:
+            if words.picks:
                 shape = (self.scene.height, self.scene.width)
                 ranked, result.scene_words = inst.pick_scene_wide(scored, words, self.scene.transform, shape, self.options.instances)
             else:

@@ -24,7 +24,7 @@ north-up map shows them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: superlative -> (key, descending). Keys: "x" easting, "y" northing, "size" area.
 SUPERLATIVES: dict[str, tuple[str, bool]] = {
@@ -130,6 +130,12 @@ class SceneWords:
         """Whether the engine has anything to resolve (otherwise the model reads the whole sentence)."""
         return self.rank is not None or self.region is not None or self.bank is not None
 
+    @property
+    def picks(self) -> bool:
+        """Whether the engine picks the candidate itself, by a rank or a part of the scene (a bank only
+        narrows the candidates; the score still picks among them)."""
+        return self.rank is not None or self.region is not None
+
     def describe(self) -> str:
         """Plain words for logs and notes, e.g. ``"rank 2 by easting, largest first; in the top left of the scene"``."""
         parts = []
@@ -194,8 +200,10 @@ def read_scene_words(expression: str, *, banks: bool = True) -> SceneWords:
     text = " ".join(text.split())
     if (rank is None and region is None and bank is None) or not _has_noun(text):
         return SceneWords(expression, expression)
-    # a bank alone stays in the model's sentence, which then names the referent itself
-    return SceneWords(expression, every_text(text) if rank is not None or region is not None else text, rank, region, bank)
+    split = SceneWords(expression, text, rank, region, bank)
+    # the model is asked for every candidate the engine picks among; a bank alone stays in the
+    # model's sentence, which then names the referent itself
+    return replace(split, model_text=every_text(text)) if split.picks else split
 
 
 def every_text(text: str) -> str:

@@ -180,7 +180,7 @@ def _scene_wide(logits: torch.Tensor, words: list[SceneWords], pred: torch.Tenso
     """``pred`` with the items whose sentence has a rank or a part of the image picked as the engine picks."""
     out = pred.clone()
     for i, w in enumerate(words):
-        if w.rank is not None or w.region is not None:
+        if w.picks:
             prob = torch.sigmoid(logits[i].float()).cpu().numpy()
             out[i] = torch.from_numpy(chip_scene_wide(prob, w)).to(pred.device)
     return out
